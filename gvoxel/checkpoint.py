@@ -1,0 +1,58 @@
+"""Orbax checkpoints of the whole train state (params, optimizer state, chains, PRNG key,
+iteration) plus the config it was trained with. Orbax writes to a temporary folder and
+renames it when complete, so a killed save never replaces a good checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+import orbax.checkpoint as ocp
+
+from gvoxel.errors import GVoxelError
+
+
+def manager(workdir: str, max_to_keep: int = 3) -> ocp.CheckpointManager:
+    ckpt_dir = os.path.join(os.path.abspath(workdir), "checkpoints")
+    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+    return ocp.CheckpointManager(ckpt_dir, options=options)
+
+
+def save(mngr: ocp.CheckpointManager, step: int, state, config_json: str, force=False):
+    args = ocp.args.Composite(
+        state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(json.loads(config_json))
+    )
+    return mngr.save(step, args=args, force=force)
+
+
+def abstract(state, shardings):
+    return jax.tree.map(
+        lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s), state, shardings
+    )
+
+
+def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None):
+    """Returns (step, state, saved_config_dict) of the latest (or given) checkpoint."""
+    step = mngr.latest_step() if step is None else step
+    if step is None:
+        raise GVoxelError(f"no checkpoint in {mngr.directory}")
+    try:
+        out = mngr.restore(
+            step,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(abstract_state), config=ocp.args.JsonRestore()
+            ),
+        )
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise GVoxelError(f"checkpoint {step} in {mngr.directory} does not match: {msg}") from e
+    return step, out.state, out.config
+
+
+def saved_config(mngr: ocp.CheckpointManager, step: int | None = None) -> dict:
+    step = mngr.latest_step() if step is None else step
+    if step is None:
+        raise GVoxelError(f"no checkpoint in {mngr.directory}")
+    out = mngr.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
+    return out.config

@@ -1,0 +1,64 @@
+"""Shared CLI plumbing: user errors end as one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+
+import ml_collections
+from absl import app, logging
+
+from gvoxel.errors import ConfigError, GVoxelError
+
+
+def run(main):
+    """absl `app.run` with GVoxelError (and a full disk) reported as one line."""
+
+    def wrapped(argv):
+        try:
+            return main(argv)
+        except GVoxelError as e:
+            _fail(str(e))
+        except OSError as e:
+            if e.errno == 28:  # ENOSPC
+                _fail(f"disk full while writing {e.filename or 'output'}")
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted")
+
+    app.run(wrapped)
+
+
+def _fail(msg: str):
+    logging.flush()
+    sys.stderr.write(f"error: {msg}\n")
+    sys.stderr.flush()
+    os._exit(2)  # skip atexit hooks of half-finished async writers
+
+
+def check_config(config: ml_collections.ConfigDict, reference: ml_collections.ConfigDict):
+    """Every key of `config` must exist in `reference` with a compatible type."""
+    ref, cur = _flat(reference.to_dict()), _flat(config.to_dict())
+    for key, value in cur.items():
+        if key not in ref:
+            close = difflib.get_close_matches(key, list(ref), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown config key {key}{hint}")
+        want = ref[key]
+        if isinstance(want, bool) != isinstance(value, bool):
+            raise ConfigError(f"config key {key} must be a bool, got {value!r}")
+        if isinstance(want, (int, float)) and not isinstance(value, (int, float, str)):
+            raise ConfigError(f"config key {key} must be a number, got {value!r}")
+        if isinstance(want, str) and not isinstance(value, (str, tuple, list)):
+            raise ConfigError(f"config key {key} must be a string, got {value!r}")
+
+
+def _flat(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

@@ -1,0 +1,54 @@
+"""Keys every config has; configs/*.py start from this and set their presets."""
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.variant = "synthesis"
+    c.seed = 0
+
+    c.data = ml_collections.ConfigDict()
+    c.data.path = "bundled:chair32"  # .npz/.npy/.binvox/.mat, or bundled:NAME
+    c.data.category = ""  # filter an archive with several categories ("" = all)
+    c.data.resolution = 0  # resample to this resolution (0 = as stored)
+    c.data.val_fraction = 0.1  # held out with data.seed; training never sees it
+    c.data.seed = 0
+    c.data.max_examples = 0  # 0 = all training shapes
+    c.data.mean = "voxel"  # subtracted before training, added back to samples
+
+    c.model = ml_collections.ConfigDict()
+    c.model.net = "synthesis"  # a preset of gvoxel.nets.NET_PRESETS or ((filters, k, stride), ...)
+    c.model.init_std = 0.001
+    c.model.conv_impl = "auto"
+    c.model.dtype = "float32"
+
+    c.sampler = ml_collections.ConfigDict()
+    c.sampler.num_chains = 25
+    c.sampler.steps = 20  # K
+    c.sampler.step_size = 0.1  # δ; the paper's Δτ = δ²
+    c.sampler.temperature = 1.0
+    c.sampler.noise_off_iter = 100  # Langevin noise off from this iteration on (-1: never)
+    c.sampler.mala = False
+    c.sampler.persistent = True  # False: chains re-initialised every iteration
+    c.sampler.init_std = 1.0  # chains start from N(0, init_std²)
+    c.sampler.reference_std = 0.5  # s
+
+    c.optim = ml_collections.ConfigDict()
+    c.optim.lr = 0.001
+    c.optim.b1 = 0.5
+    c.optim.b2 = 0.999
+    c.optim.accumulate = 1  # 1: Adam step every iteration; 'epoch': one per epoch
+
+    c.train = ml_collections.ConfigDict()
+    c.train.batch_size = 20
+    c.train.num_iters = 1000
+    c.train.log_every = 10
+    c.train.sample_every = 100
+    c.train.checkpoint_every = 100
+    c.train.keep_checkpoints = 3
+    c.train.num_devices = 0  # 0 = all devices
+
+    c.output = ml_collections.ConfigDict()
+    c.output.formats = ("obj",)  # mesh formats written with every sample montage
+    return c

@@ -1,0 +1,44 @@
+"""Train any gvoxel variant; resumes automatically from --workdir.
+
+python -m gvoxel.main --config=configs/synthesis.py:cpu --workdir=runs/chair
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+from absl import flags, logging
+from ml_collections import config_flags
+
+from gvoxel import cli, train
+from gvoxel.default_config import base_config
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "configs/FILE.py:preset", lock_config=True
+)
+_WORKDIR = flags.DEFINE_string("workdir", None, "where checkpoints, metrics and samples go")
+_OVERRIDE = flags.DEFINE_bool(
+    "override_config", False, "resume even if the config differs from the checkpoint's"
+)
+_DISTRIBUTED = flags.DEFINE_bool(
+    "distributed",
+    os.environ.get("GVOXEL_DISTRIBUTED", "") == "1",
+    "call jax.distributed.initialize() (multi-host; also GVOXEL_DISTRIBUTED=1)",
+)
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise cli.ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if _DISTRIBUTED.value:
+        jax.distributed.initialize()
+    config = _CONFIG.value
+    cli.check_config(config, base_config())
+    logging.info("config:\n%s", config)
+    train.train_and_evaluate(config, _WORKDIR.value, override_config=_OVERRIDE.value)
+
+
+if __name__ == "__main__":
+    cli.run(main)

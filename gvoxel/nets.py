@@ -1,0 +1,73 @@
+"""Descriptor (energy) network f(Y; θ): a bottom-up 3D ConvNet to one scalar per example."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gvoxel import conv
+from gvoxel.errors import ConfigError
+
+# (filters, kernel, stride) per conv layer; a fully connected layer to one scalar follows.
+NET_PRESETS: dict[str, tuple[tuple[int, int, int], ...]] = {
+    # §6.1 synthesis net.
+    "synthesis": ((200, 16, 3), (100, 6, 2)),
+    # §6.2 recovery, 2-layer and 3-layer nets.
+    "recovery2": ((100, 16, 3),),
+    "recovery3": ((200, 16, 3), (100, 6, 2)),
+    # §6.4 cooperative-learning descriptor.
+    "cooperative": ((64, 9, 2), (128, 7, 2), (256, 4, 2)),
+    # Small nets for the CPU presets and tests.
+    "small": ((64, 16, 3), (64, 6, 2)),
+    "tiny": ((8, 4, 2), (8, 3, 2)),
+}
+
+
+def resolve_layers(layers) -> tuple[tuple[int, int, int], ...]:
+    """A preset name or an explicit ((filters, kernel, stride), ...) list, validated."""
+    if isinstance(layers, str):
+        if layers not in NET_PRESETS:
+            raise ConfigError(f"unknown net preset {layers!r}; choose one of {sorted(NET_PRESETS)}")
+        return NET_PRESETS[layers]
+    try:
+        out = tuple((int(c), int(k), int(s)) for c, k, s in layers)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(
+            f"net layers must be (filters, kernel, stride) triples, got {layers!r}"
+        ) from e
+    if not out or any(v < 1 for layer in out for v in layer):
+        raise ConfigError(f"net layers must be non-empty positive triples, got {layers!r}")
+    return out
+
+
+class Descriptor(nn.Module):
+    """f(Y; θ): SAME conv3d + ReLU layers, then fc to a scalar.
+
+    Input Y is (N, R, R, R); output (N,). With `features=True` it returns (f, [h1, h2, ...])
+    where h_l is layer l's post-ReLU feature map (N, r, r, r, C_l).
+    """
+
+    layers: Sequence[tuple[int, int, int]] = NET_PRESETS["synthesis"]
+    init_std: float = 0.001
+    conv_impl: str = "auto"
+    dtype: jnp.dtype = jnp.float32  # compute dtype; parameters stay float32
+
+    @nn.compact
+    def __call__(self, y: jax.Array, features: bool = False):
+        init = nn.initializers.normal(self.init_std)
+        h = y[..., None].astype(self.dtype)
+        maps = []
+        for i, (filters, k, stride) in enumerate(self.layers):
+            kernel = self.param(f"conv{i}_kernel", init, (k, k, k, h.shape[-1], filters))
+            bias = self.param(f"conv{i}_bias", nn.initializers.zeros, (filters,))
+            h = conv.conv3d(h, kernel.astype(self.dtype), stride, impl=self.conv_impl)
+            h = nn.relu(h + bias.astype(self.dtype))
+            maps.append(h)
+        h = h.reshape(h.shape[0], -1)
+        fc = self.param("fc_kernel", init, (h.shape[-1], 1))
+        fc_bias = self.param("fc_bias", nn.initializers.zeros, (1,))
+        f = (h @ fc.astype(self.dtype))[:, 0].astype(jnp.float32) + fc_bias[0]
+        return (f, maps) if features else f
