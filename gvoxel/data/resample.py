@@ -1,0 +1,67 @@
+"""Resolution changes on the last three axes of (..., R, R, R) grids.
+
+`downscale` is the paper's C (block average, soft occupancy) and `upscale` its
+pseudo-inverse C^- (block replication), so upscale(downscale(x)) is a projection and
+downscale(upscale(y)) == y. Both use only reshape/mean/broadcast, so they take numpy
+and jax arrays alike and trace under jax.jit (factor must be a static Python int).
+"""
+
+import numpy as np
+
+from gvoxel.errors import InputError
+
+
+class ResampleError(InputError, ValueError):
+    """A factor that does not divide the grid; catchable as either base class."""
+
+
+def _check_factor(factor: int) -> None:
+    if not isinstance(factor, int) or isinstance(factor, bool) or factor < 1:
+        raise ResampleError(f"scale factor must be a positive int, got {factor!r}")
+
+
+def _check(shape: tuple, factor: int) -> tuple[int, ...]:
+    _check_factor(factor)
+    if len(shape) < 3:
+        raise ResampleError(f"expected a grid (..., R, R, R), got shape {tuple(shape)}")
+    r = shape[-3:]
+    if any(n % factor for n in r):
+        raise ResampleError(f"scale factor {factor} does not divide the grid size {tuple(r)}")
+    return tuple(shape[:-3])
+
+
+def downscale(x, factor: int):
+    """Block average over `factor`^3 blocks: (..., R, R, R) -> (..., R/f, R/f, R/f)."""
+    lead = _check(x.shape, factor)
+    if factor == 1:
+        return x
+    a, b, c = (n // factor for n in x.shape[-3:])
+    blocks = x.reshape(lead + (a, factor, b, factor, c, factor))
+    n = len(lead)
+    # bool/int grids average to float32 (numpy would pick float64: 2x memory and time)
+    dtype = None if np.issubdtype(x.dtype, np.floating) else np.float32
+    return blocks.mean(axis=(n + 1, n + 3, n + 5), dtype=dtype)
+
+
+def upscale(x, factor: int):
+    """Block replication: (..., R, R, R) -> (..., R*f, R*f, R*f)."""
+    _check(x.shape, 1)
+    _check_factor(factor)
+    if factor == 1:
+        return x
+    # ndarray.repeat exists on numpy and jax arrays alike and keeps the dtype
+    return x.repeat(factor, axis=-1).repeat(factor, axis=-2).repeat(factor, axis=-3)
+
+
+def resize(x, resolution: int):
+    """Change the grid size to `resolution` by an integer factor (down: average, up: copy)."""
+    r = x.shape[-1]
+    if resolution == r:
+        return x
+    if resolution < r:
+        if r % resolution:
+            raise ResampleError(f"cannot resize {r}^3 to {resolution}^3: not an integer ratio")
+        return downscale(x, r // resolution)
+    if resolution % r:
+        raise ResampleError(f"cannot resize {r}^3 to {resolution}^3: not an integer ratio")
+    return upscale(x, resolution // r)
