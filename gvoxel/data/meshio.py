@@ -95,6 +95,22 @@ def parse_off(data: bytes, path: str = "<off>") -> tuple[np.ndarray, np.ndarray]
     return verts, faces
 
 
+def _check_stl(path: str) -> None:
+    """Binary STL has an exact size; catch junk before trimesh tries it as ASCII."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(84)
+    if head.lstrip().lower().startswith(b"solid") and b"\x00" not in head:
+        return  # ASCII STL: trimesh parses it
+    if size < 84:
+        raise _fail(path, "truncated STL (shorter than its 84-byte header)")
+    count = int.from_bytes(head[80:84], "little")
+    if size != 84 + 50 * count:
+        raise _fail(path, f"not a valid binary STL ({count} triangles declared, size {size} bytes)")
+    if count == 0:
+        raise _fail(path, "no faces")
+
+
 def _load_other(path: str) -> trimesh.Trimesh:
     try:
         mesh = trimesh.load_mesh(path, process=False)
@@ -121,6 +137,8 @@ def read_mesh(path: str) -> trimesh.Trimesh:
     else:
         if os.path.getsize(path) == 0:
             raise _fail(path, "empty file")
+        if ext == ".stl":
+            _check_stl(path)
         mesh = _load_other(path)
     return check_mesh(mesh, path)
 

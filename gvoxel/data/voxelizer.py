@@ -150,7 +150,7 @@ def voxelize_mesh(
     solid_n = int(out.sum())
     notes = []
     if not watertight:
-        notes.append(f"not watertight: {carved_n} voxels filled by orthographic carving")
+        notes.append(f"not watertight, filled by orthographic carving: {carved_n} voxels")
     if solid_n == surf_n:
         notes.append("no interior found (thin or open surface)")
     info = VoxelizeInfo(watertight, surf_n, solid_n, carved_n, "; ".join(notes))
