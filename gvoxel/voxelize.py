@@ -52,6 +52,7 @@ class Summary:
     grids: int = 0
     skipped: list = field(default_factory=list)  # (name, reason)
     notes: Counter = field(default_factory=Counter)  # fill notes -> number of meshes
+    empty_categories: list = field(default_factory=list)
     out: str = ""
     seconds: float = 0.0
 
@@ -240,6 +241,11 @@ def voxelize_folder(
             rotation.append(k)
     if not voxels:
         raise InputError(f"{src}: none of the {len(jobs)} meshes could be converted")
+    # a category with no converted mesh would be an empty class: drop it, renumber
+    used = sorted(set(labels))
+    summary.empty_categories = [c for i, c in enumerate(cats) if i not in used]
+    labels = [used.index(i) for i in labels]
+    cats = [cats[i] for i in used]
     summary.grids = len(voxels)
     save_voxels(
         out,
@@ -264,6 +270,8 @@ def format_summary(s: Summary) -> str:
     ]
     for note, count in sorted(s.notes.items()):
         lines.append(f"  {count} meshes {note}")
+    if s.empty_categories:
+        lines.append(f"  left out (no mesh converted): {', '.join(s.empty_categories)}")
     for _, reason in s.skipped:
         lines.append(f"  skipped {reason}")  # the reason names the file
     return "\n".join(lines)
