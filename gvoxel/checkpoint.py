@@ -4,7 +4,6 @@ renames it when complete, so a killed save never replaces a good checkpoint."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import jax
@@ -19,10 +18,9 @@ def manager(workdir: str, max_to_keep: int = 3) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(ckpt_dir, options=options)
 
 
-def save(mngr: ocp.CheckpointManager, step: int, state, config_json: str, force=False):
-    args = ocp.args.Composite(
-        state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(json.loads(config_json))
-    )
+def save(mngr: ocp.CheckpointManager, step: int, state, meta: dict, force=False):
+    """`meta` (JSON-able) holds the config and what is needed to rebuild the state's shapes."""
+    args = ocp.args.Composite(state=ocp.args.StandardSave(state), config=ocp.args.JsonSave(meta))
     return mngr.save(step, args=args, force=force)
 
 
@@ -50,7 +48,7 @@ def restore(mngr: ocp.CheckpointManager, abstract_state, step: int | None = None
     return step, out.state, out.config
 
 
-def saved_config(mngr: ocp.CheckpointManager, step: int | None = None) -> dict:
+def saved_meta(mngr: ocp.CheckpointManager, step: int | None = None) -> dict:
     step = mngr.latest_step() if step is None else step
     if step is None:
         raise GVoxelError(f"no checkpoint in {mngr.directory}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging as pylogging
 import os
 import sys
 
@@ -16,6 +17,7 @@ def run(main):
     """absl `app.run` with GVoxelError (and a full disk) reported as one line."""
 
     def wrapped(argv):
+        quiet_libraries()
         try:
             return main(argv)
         except GVoxelError as e:
@@ -28,6 +30,18 @@ def run(main):
             _fail("interrupted")
 
     app.run(wrapped)
+
+
+class _DropLibraryInfo(pylogging.Filter):
+    """Orbax and friends log every save step at INFO; keep their warnings only."""
+
+    def filter(self, record):
+        noisy = any(f"/{m}/" in record.pathname for m in ("orbax", "etils", "jax"))
+        return record.levelno >= pylogging.WARNING or not noisy
+
+
+def quiet_libraries():
+    logging.get_absl_handler().addFilter(_DropLibraryInfo())
 
 
 def _fail(msg: str):

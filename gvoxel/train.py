@@ -7,6 +7,8 @@ preemption handling and the divergence guard.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import signal
 import time
@@ -107,9 +109,12 @@ def train_and_evaluate(
     )
 
     mngr = checkpoint.manager(workdir, config.train.keep_checkpoints)
-    config_json = config_utils.to_json(config)
+    meta = {
+        "config": json.loads(config_utils.to_json(config)),
+        "data_info": dataclasses.asdict(info),
+    }
     if mngr.latest_step() is not None:
-        saved = checkpoint.saved_config(mngr)
+        saved = checkpoint.saved_meta(mngr)["config"]
         diffs = config_utils.check_resume(saved, config, workdir, override_config)
         for d in diffs:
             logging.warning("config changed on resume: %s", d)
@@ -152,7 +157,7 @@ def train_and_evaluate(
             if step % t.sample_every == 0 or step == t.num_iters:
                 write_outputs(exp, state, samples_dir, f"iter_{step:06d}", config.output.formats)
             if step % t.checkpoint_every == 0 or step == t.num_iters or stop["signal"]:
-                checkpoint.save(mngr, step, state, config_json, force=True)
+                checkpoint.save(mngr, step, state, meta, force=True)
             if stop["signal"]:
                 logging.warning("SIGTERM: checkpointed iteration %d, exiting", step)
                 break
@@ -162,3 +167,18 @@ def train_and_evaluate(
         writer.close()
         signal.signal(signal.SIGTERM, previous)
     return state
+
+
+def load_experiment(workdir: str, step: int | None = None, num_devices=None):
+    """Rebuilds a trained run from its workdir: (experiment, state, step)."""
+    if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        raise InputError(f"{workdir} holds no checkpoints (train with gvoxel.main first)")
+    mngr = checkpoint.manager(workdir)
+    try:
+        meta = checkpoint.saved_meta(mngr, step)
+        config = ml_collections.ConfigDict(meta["config"])
+        exp = Experiment(config, DataInfo(**meta["data_info"]), num_devices)
+        step, state, _ = checkpoint.restore(mngr, exp.abstract_state, step)
+    finally:
+        mngr.close()
+    return exp, state, step

@@ -143,6 +143,11 @@ class Synthesis:
         chain, _ = self.langevin(state["params"], k_lang, y0, num_steps, noise)
         return self.postprocess(state, chain.position)
 
+    def continue_chains(self, state, rng, y, num_steps, noise=True):
+        """Runs the given (mean-removed) chains further; returns post-processed grids."""
+        chain, _ = self.langevin(state["params"], rng, y, num_steps, noise)
+        return self.postprocess(state, chain.position)
+
     def outputs(self, state):
         """What the loop writes as samples: the current chains, post-processed."""
         return {"samples": self.postprocess(state, state["chains"])}
