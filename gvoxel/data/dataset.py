@@ -111,7 +111,14 @@ def _str_tuple(arr) -> tuple[str, ...]:
     return tuple(str(s) for s in np.asarray(arr).reshape(-1))
 
 
+def _magic(path: str, n: int) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(n)
+
+
 def _load_npz(path: str) -> dict:
+    if _magic(path, 2) != b"PK":  # else numpy falls back to unpickling the file
+        raise InputError(f"{path}: not a readable npz archive (no zip header)")
     try:
         with np.load(path, allow_pickle=False) as z:
             files = set(z.files)
@@ -130,6 +137,8 @@ def _load_npz(path: str) -> dict:
 
 
 def _load_npy(path: str) -> dict:
+    if _magic(path, 6) != b"\x93NUMPY":
+        raise InputError(f"{path}: not a readable npy array (no .npy header)")
     try:
         return {"voxels": np.load(path, allow_pickle=False)}
     except (ValueError, OSError, EOFError) as exc:
