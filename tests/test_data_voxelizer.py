@@ -3,6 +3,8 @@
 import glob
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -177,3 +179,25 @@ def test_folder_errors(tmp_path):
     (tmp_path / "empty_src" / "chair" / "train").mkdir(parents=True)
     with pytest.raises(InputError, match="no meshes found"):
         voxelize_folder(str(tmp_path / "empty_src"), str(tmp_path / "o.npz"), progress=False)
+
+
+def test_cli(tmp_path):
+    src = tmp_path / "M"
+    (src / "bathtub" / "test").mkdir(parents=True)
+    shutil.copy(BATHTUBS[1], src / "bathtub" / "test")
+    (src / "bathtub" / "test" / "bad.off").write_bytes(b"")
+    out = tmp_path / "o.npz"
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cmd = [sys.executable, "-m", "gvoxel.voxelize", f"--src={src}", f"--out={out}"]
+    ok = subprocess.run(
+        cmd + ["--resolution=16"], capture_output=True, text=True, cwd=repo, timeout=120
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "1 grids from 1 meshes" in ok.stdout and "bad.off: empty file" in ok.stdout
+    assert "100%" in ok.stderr  # the progress bar
+    assert load_voxels(str(out)).resolution == 16
+    bad = subprocess.run(
+        cmd + ["--margin=9", "--resolution=16"], capture_output=True, text=True, cwd=repo
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].startswith("error: margin 9.0 leaves no room")
