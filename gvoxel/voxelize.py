@@ -215,8 +215,12 @@ def voxelize_folder(
             results[i] = _convert_star(task)
             bar.update()
     else:
-        # spawn: workers start clean, whatever threads the parent has running
-        ctx = multiprocessing.get_context("spawn")
+        # forkserver: workers fork from a clean server that imported trimesh once, so they
+        # start fast and inherit no threads of this process (e.g. BLAS or jax)
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if "forkserver" in methods:
+            ctx.set_forkserver_preload(["gvoxel.voxelize"])
         with ctx.Pool(min(workers, len(jobs))) as pool:
             for i, res in enumerate(pool.imap(_convert_star, tasks, chunksize=1)):
                 results[i] = res
