@@ -88,10 +88,13 @@ def _draw(ax, grid, threshold, rotation, note_empty=True):
     ax.set_ylim(-half, half)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    mesh = grid_to_mesh(grid, threshold)
+    # a diverged sample must not crash the training loop that draws it
+    finite = bool(np.isfinite(grid).all())
+    mesh = grid_to_mesh(grid, threshold) if finite else None
     if mesh is None:
         if note_empty:
-            ax.text(0, 0, "empty", ha="center", va="center", color="0.5", fontsize=9)
+            note = "empty" if finite else "NaN/inf"
+            ax.text(0, 0, note, ha="center", va="center", color="0.5", fontsize=9)
         return
     v = (mesh.vertices - center) @ rotation.T
     tri = v[mesh.faces]  # (F, 3, 3) in camera coordinates
@@ -214,6 +217,9 @@ def export_meshes(
     os.makedirs(out_dir, exist_ok=True)
     written = []
     for i, grid in enumerate(grids):
+        if not np.isfinite(grid).all():
+            log.warning("%s_%03d: grid has NaN/inf values, no mesh written", prefix, i)
+            continue
         mesh = grid_to_mesh(grid, threshold)
         if mesh is None:
             log.warning(

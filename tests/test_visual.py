@@ -56,9 +56,10 @@ def test_empty_grid_has_no_mesh():
 
 
 def test_montage_writes_png_with_empty_panel(tmp_path, chairs):
-    grids = np.concatenate([chairs[:3], np.zeros((1, 32, 32, 32), np.float32)])
+    grids = np.concatenate([chairs[:2], np.zeros((2, 32, 32, 32), np.float32)])
+    grids[3, 0, 0, 0] = np.nan  # a diverged sample draws a note, never crashes
     path = str(tmp_path / "m.png")
-    assert save_montage(grids, path, titles=["a", "b", "c", "empty"]) == path
+    assert save_montage(grids, path, titles=["a", "b", "empty", "nan"]) == path
     w, h = _png_size(path)
     assert w == h > 50  # 2 x 2 panels
     assert os.listdir(tmp_path) == ["m.png"]  # no temporary file left
@@ -93,7 +94,7 @@ def test_rows_with_mixed_resolutions(tmp_path, chairs):
 
 
 def test_export_meshes_all_formats(tmp_path, caplog):
-    grids = np.stack([_cube(), np.zeros((16, 16, 16), np.float32)])
+    grids = np.stack([_cube(), np.zeros((16, 16, 16), np.float32), _cube() + np.inf])
     with caplog.at_level(logging.WARNING):
         paths = export_meshes(
             grids, str(tmp_path), prefix="s", formats=("obj", "ply", "stl", "glb")
@@ -104,7 +105,7 @@ def test_export_meshes_all_formats(tmp_path, caplog):
         "s_000.stl",
         "s_000.glb",
     ]
-    assert "s_001: empty grid" in caplog.text
+    assert "s_001: empty grid" in caplog.text and "s_002: grid has NaN/inf" in caplog.text
     for p in paths:
         mesh = trimesh.load_mesh(p)
         np.testing.assert_allclose(mesh.bounds, [[4, 4, 4], [12, 12, 12]], atol=1e-5)
