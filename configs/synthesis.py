@@ -14,8 +14,7 @@ from gvoxel.default_config import base_config
 
 
 def get_config(preset: str = "cpu"):
-    c = base_config()
-    c.variant = "synthesis"
+    c = base_config("synthesis")
     if preset in ("paper", "paper_code"):
         c.model.net = "synthesis"
         c.train.batch_size = 20
@@ -25,7 +24,7 @@ def get_config(preset: str = "cpu"):
             c.optim.lr = 0.01
             c.optim.accumulate = "epoch"
     elif preset == "cpu":
-        c.model.net = ((32, 8, 2), (64, 4, 2))
+        c.model.net = "64@6/3,64@4/2"
         c.train.batch_size = 16
         c.sampler.num_chains = 16
         c.sampler.steps = 20

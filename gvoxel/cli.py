@@ -8,7 +8,7 @@ import os
 import sys
 
 import ml_collections
-from absl import app, logging
+from absl import app, flags, logging
 
 from gvoxel.errors import ConfigError, GVoxelError
 
@@ -29,7 +29,28 @@ def run(main):
         except KeyboardInterrupt:
             _fail("interrupted")
 
-    app.run(wrapped)
+    app.run(wrapped, flags_parser=_parse_flags)
+
+
+def _parse_flags(argv):
+    """absl's parser, but a bad flag or config override is one line, not a traceback."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        _fail(_one_line(e))
+    except Exception as e:  # config files raise anything while loading
+        _fail(f"bad --config: {_one_line(e)}")
+
+
+def _one_line(e: BaseException) -> str:
+    while e.__cause__ is not None or e.__context__ is not None:
+        inner = e.__cause__ or e.__context__
+        if "Traceback" in str(e) or not str(e):
+            e = inner
+        else:
+            break
+    text = " ".join(str(e).replace("\\n", " ").replace("\\'", "'").split())
+    return text.strip("'\"") or type(e).__name__
 
 
 class _DropLibraryInfo(pylogging.Filter):

@@ -2,10 +2,13 @@
 
 import ml_collections
 
+from gvoxel import variants
 
-def base_config() -> ml_collections.ConfigDict:
+
+def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
+    """The keys shared by all variants plus those `variant` adds (its `extend_config`)."""
     c = ml_collections.ConfigDict()
-    c.variant = "synthesis"
+    c.variant = variant
     c.seed = 0
 
     c.data = ml_collections.ConfigDict()
@@ -51,4 +54,4 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.output = ml_collections.ConfigDict()
     c.output.formats = ("obj",)  # mesh formats written with every sample montage
-    return c
+    return variants.extend_config(variant, c)

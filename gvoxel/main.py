@@ -35,7 +35,7 @@ def main(argv):
     if _DISTRIBUTED.value:
         jax.distributed.initialize()
     config = _CONFIG.value
-    cli.check_config(config, base_config())
+    cli.check_config(config, base_config(config.get("variant", "synthesis")))
     logging.info("config:\n%s", config)
     train.train_and_evaluate(config, _WORKDIR.value, override_config=_OVERRIDE.value)
 

@@ -27,10 +27,16 @@ NET_PRESETS: dict[str, tuple[tuple[int, int, int], ...]] = {
 
 
 def resolve_layers(layers) -> tuple[tuple[int, int, int], ...]:
-    """A preset name or an explicit ((filters, kernel, stride), ...) list, validated."""
+    """A preset name, a spec "filters@kernel/stride,..." (e.g. "64@6/3,64@4/2", the paper's
+    notation) or an explicit ((filters, kernel, stride), ...) list, validated."""
     if isinstance(layers, str):
+        if "@" in layers:
+            return _parse_spec(layers)
         if layers not in NET_PRESETS:
-            raise ConfigError(f"unknown net preset {layers!r}; choose one of {sorted(NET_PRESETS)}")
+            raise ConfigError(
+                f"unknown net {layers!r}; use a preset {sorted(NET_PRESETS)} or a spec like "
+                "'64@6/3,64@4/2' (filters@kernel/stride)"
+            )
         return NET_PRESETS[layers]
     try:
         out = tuple((int(c), int(k), int(s)) for c, k, s in layers)
@@ -41,6 +47,20 @@ def resolve_layers(layers) -> tuple[tuple[int, int, int], ...]:
     if not out or any(v < 1 for layer in out for v in layer):
         raise ConfigError(f"net layers must be non-empty positive triples, got {layers!r}")
     return out
+
+
+def _parse_spec(spec: str):
+    out = []
+    for part in spec.split(","):
+        try:
+            filters, rest = part.strip().split("@")
+            kernel, stride = rest.split("/")
+            out.append((int(filters), int(kernel), int(stride)))
+        except ValueError as e:
+            raise ConfigError(
+                f"bad net layer {part!r} in {spec!r}; expected filters@kernel/stride"
+            ) from e
+    return resolve_layers(out)
 
 
 class Descriptor(nn.Module):

@@ -261,7 +261,8 @@ def voxelize_folder(
         rotation=np.asarray(rotation, np.int32),
         resolution=resolution,
         margin=float(margin),
-        up_axis=up_axis,
+        up_axis="z",  # of the grids; the meshes' own up axis was turned onto it
+        source_up_axis=up_axis,
     )
     summary.seconds = time.monotonic() - t0
     return summary

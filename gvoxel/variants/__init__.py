@@ -1,16 +1,43 @@
 """Model variants run by the one training loop (gvoxel.train). A variant supplies the model,
-its loss and its sampler; the loop supplies data, jit/sharding, checkpoints and outputs."""
+its loss and its sampler; the loop supplies data, jit/sharding, checkpoints and outputs.
+
+A variant module defines a class with `from_config(config, data_info)`, `init(rng, mean)`,
+`train_step(state, batch) -> (state, metrics)`, `outputs(state) -> {name: grids}`,
+`sharded_keys`, and may define `extend_config(c)` to add its own config keys.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 from gvoxel.errors import ConfigError
+
+# name -> (module, class)
+REGISTRY = {
+    "synthesis": ("gvoxel.variants.synthesis", "Synthesis"),
+    "recovery": ("gvoxel.variants.conditional", "Recovery"),
+    "superres": ("gvoxel.variants.conditional", "SuperResolution"),
+    "cooperative": ("gvoxel.variants.cooperative", "Cooperative"),
+    "multigrid": ("gvoxel.variants.multigrid", "MultiGrid"),
+    "classifier": ("gvoxel.variants.classifier", "Classifier"),
+}
+
+
+def _module(name):
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown variant {name!r}; choose one of {sorted(REGISTRY)}")
+    return importlib.import_module(REGISTRY[name][0])
 
 
 def get(config, data_info):
     """Builds the variant named by `config.variant`."""
-    name = config.variant
-    if name == "synthesis":
-        from gvoxel.variants.synthesis import Synthesis
+    cls = getattr(_module(config.variant), REGISTRY[config.variant][1])
+    return cls.from_config(config, data_info)
 
-        return Synthesis.from_config(config, data_info)
-    raise ConfigError(f"unknown variant {name!r}")
+
+def extend_config(name, c):
+    """Adds the variant's own keys (if any) to a base config."""
+    extend = getattr(_module(name), "extend_config", None)
+    if extend is not None:
+        extend(c)
+    return c
