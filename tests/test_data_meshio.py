@@ -71,6 +71,9 @@ def _write(path, data: bytes):
         ("point.off", b"OFF\n3 1 0\n1 1 1\n1 1 1\n1 1 1\n3 0 1 2\n", "degenerate"),
         ("garbage.stl", bytes(range(256)) * 3, "not a valid binary STL"),
         ("empty.obj", b"", "empty file"),
+        ("garbage.obj", bytes(range(256)) * 4, "binary or corrupt"),
+        ("points.obj", b"v 0 0 0\nv 1 0 0\n", "no vertices"),
+        ("garbage.ply", b"\xff" * 500, "unreadable mesh"),
         ("shape.xyz", b"1 2 3\n", "unsupported mesh extension"),
     ],
 )

@@ -4,6 +4,7 @@ OFF is parsed here rather than by trimesh because ModelNet ships files whose hea
 line glues the keyword to the counts (`OFF3514 3546 0`); other formats go through trimesh.
 """
 
+import io
 import os
 import re
 
@@ -111,9 +112,28 @@ def _check_stl(path: str) -> None:
         raise _fail(path, "no faces")
 
 
-def _load_other(path: str) -> trimesh.Trimesh:
+def _obj_bytes(path: str) -> io.BytesIO:
+    """OBJ text as UTF-8: junk is caught here, legacy latin-1 files still load."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if b"\x00" in data:
+        raise _fail(path, "binary or corrupt data, not a text OBJ file")
     try:
-        mesh = trimesh.load_mesh(path, process=False)
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        data = data.decode("latin-1").encode("utf-8")
+    return io.BytesIO(data)
+
+
+def _load_other(path: str) -> trimesh.Trimesh:
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext == ".obj":  # materials are not needed, so no path resolver
+            mesh = trimesh.load_mesh(_obj_bytes(path), file_type="obj", process=False)
+        else:
+            mesh = trimesh.load_mesh(path, process=False)
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 -- any loader failure is a bad file
         raise _fail(path, f"unreadable mesh ({type(exc).__name__}: {exc})") from None
     if not isinstance(mesh, trimesh.Trimesh):
