@@ -72,6 +72,10 @@ def test_npy_mat_binvox_and_folder(tmp_path):
         # 3D ShapeNets / 3DDescriptorNet: one shape per .mat under key 'instance'
         scipy.io.savemat(folder / f"chair_{i}.mat", {"instance": g.astype(np.uint8)})
     write_binvox(vox[0], str(folder / "extra.binvox"))
+    # 3D ShapeNets grids are 30^3; asking for 32^3 pads one empty voxel on each side
+    scipy.io.savemat(tmp_path / "s30.mat", {"instance": np.ones((30, 30, 30), np.uint8)})
+    padded = load_voxels(str(tmp_path / "s30.mat"), resolution=32).voxels[0]
+    assert padded.shape == (32, 32, 32) and padded.sum() == 30**3 and padded[1:31, 1:31, 1:31].all()
     one = load_voxels(str(folder / "chair_1.mat"))
     np.testing.assert_array_equal(one.voxels[0], vox[1])
     data = load_voxels(str(folder))

@@ -185,6 +185,17 @@ def _load_dir(path: str) -> dict:
     return {"voxels": np.concatenate(grids), "names": np.array(names)}
 
 
+def _change_resolution(voxels: np.ndarray, resolution: int, path: str) -> np.ndarray:
+    r = voxels.shape[-1]
+    if resolution - r == 2 and r >= 16:
+        # 3D ShapeNets .mat grids are 30^3; 3DDescriptorNet pads them to 32^3 with empty space
+        return np.pad(voxels, ((0, 0),) + ((1, 1),) * 3)
+    try:
+        return resize(voxels, resolution)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
 def load_voxels(
     path: str, category: str | None = None, resolution: int | None = None
 ) -> VoxelDataset:
@@ -237,7 +248,7 @@ def load_voxels(
         voxels = voxels[keep]
     voxels = _check_values(voxels, path)
     if resolution is not None and resolution != voxels.shape[-1]:
-        voxels = resize(voxels, int(resolution))
+        voxels = _change_resolution(voxels, int(resolution), path)
     dataset = VoxelDataset(
         voxels=np.asarray(voxels, np.float32),
         labels=labels.astype(np.int32) if keep is None else labels[keep].astype(np.int32),
