@@ -20,12 +20,16 @@ def data_mean(voxels: np.ndarray, kind: str) -> np.ndarray:
 
 
 class Batches:
-    """Epoch-wise shuffled batches of a fixed array; `batch(i)` is a pure function of i."""
+    """Epoch-wise shuffled batches; `batch(i)` is a pure function of i.
 
-    def __init__(self, data: np.ndarray, batch_size: int, seed: int):
+    A batch is {"voxels": (B, R, R, R) float32, "labels": (B,) int32}.
+    """
+
+    def __init__(self, data: np.ndarray, batch_size: int, seed: int, labels=None):
         if batch_size > len(data):
             raise ConfigError(f"batch_size={batch_size} exceeds the {len(data)} training shapes")
         self.data = data
+        self.labels = np.zeros(len(data), np.int32) if labels is None else labels
         self.batch_size = batch_size
         self.seed = seed
         self.steps_per_epoch = len(data) // batch_size
@@ -35,5 +39,7 @@ class Batches:
         perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.data))
         return perm[j * self.batch_size : (j + 1) * self.batch_size]
 
-    def batch(self, i: int) -> np.ndarray:
-        return self.data[self.indices(i)]
+    def batch(self, i: int) -> dict:
+        idx = self.indices(i)
+        return {"voxels": self.data[idx].astype(np.float32),
+                "labels": self.labels[idx].astype(np.int32)}

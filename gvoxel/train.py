@@ -97,7 +97,8 @@ def train_and_evaluate(
     check_workdir(workdir)
     train_set = load_training_data(config)
     mean = pipeline.data_mean(train_set.voxels, config.data.mean)
-    batches = pipeline.Batches(train_set.voxels - mean, config.train.batch_size, config.seed)
+    batches = pipeline.Batches(train_set.voxels - mean, config.train.batch_size, config.seed,
+                               labels=train_set.labels)
     info = DataInfo(train_set.resolution, len(train_set.voxels), batches.steps_per_epoch)
     exp = Experiment(config, info, config.train.num_devices or None)
     logging.info(
@@ -140,7 +141,8 @@ def train_and_evaluate(
     try:
         t0, step0 = time.time(), step
         while step < t.num_iters:
-            batch = sharding.put_global(batches.batch(step).astype(np.float32), batch_sharding)
+            batch = jax.tree.map(lambda a: sharding.put_global(a, batch_sharding),
+                                 batches.batch(step))
             state, metrics = train_step(state, batch)
             step += 1
             metrics = jax.device_get(metrics)

@@ -67,7 +67,7 @@ def test_train_step_traces_once(tmp_path):
     exp = train.Experiment(cfg, DataInfo(ds.resolution, len(ds.voxels), 4))
     state = exp.init_state(0, np.zeros((ds.resolution,) * 3, np.float32))
     step = jax.jit(chex.assert_max_traces(exp.variant.train_step, n=1))
-    batch = ds.voxels[:4]
+    batch = {"voxels": ds.voxels[:4], "labels": ds.labels[:4]}
     for _ in range(3):
         state, metrics = step(state, batch)
     assert np.isfinite(float(metrics["loss"]))

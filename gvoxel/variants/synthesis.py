@@ -103,6 +103,8 @@ class Synthesis:
         return state, info
 
     def train_step(self, state, batch):
+        """batch: {"voxels": observed, mean-removed (B, R, R, R), "labels": (B,)}."""
+        observed = batch["voxels"]
         rng, k_init, k_lang = jax.random.split(state["rng"], 3)
         params = state["params"]
         y0 = state["chains"]
@@ -114,12 +116,12 @@ class Synthesis:
 
         (loss, (f_obs, f_syn)), grads = jax.value_and_grad(
             energy.mode_shifting_loss, argnums=1, has_aux=True
-        )(self.descriptor_fn, params, batch, syn)
+        )(self.descriptor_fn, params, observed, syn)
         updates, opt_state = self.tx.update(grads, state["opt_state"], params)
         params = optax.apply_updates(params, updates)
 
         sq = lambda y: jnp.sum(jnp.square(y).reshape(y.shape[0], -1), -1)  # noqa: E731
-        e_obs = sq(batch) / (2 * self.sampler.reference_std**2) - f_obs
+        e_obs = sq(observed) / (2 * self.sampler.reference_std**2) - f_obs
         metrics = {
             "loss": loss,
             "f_obs": jnp.mean(f_obs),
