@@ -1,0 +1,154 @@
+"""Throughput of the jitted Langevin sampler per net preset, side by side with PyTorch.
+
+    python benchmarks/sampler_throughput.py [--nets synthesis,cooperative] [--sizes 32,64]
+        [--batches 25,50] [--steps 20] [--repeats 3] [--torch /path/to/python-with-torch]
+
+Per (net, resolution, batch): compile time, chain-steps/s, voxel-steps/s, achieved GFLOP/s
+from the analytic direct-convolution FLOP count ("effective" when the convolution does fewer
+FLOPs), that as a fraction of the machine's fp32 matmul rate measured in the same run, and
+our throughput ÷ PyTorch's (../shared/peers/torch_langevin.py) measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+
+from gvoxel import energy, langevin, nets
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.path.join(HERE, "..", "..", "shared", "peers")
+TORCH_NETS = {"synthesis": "paper", "cooperative": "coop"}  # the peer's names
+
+
+def same_out(n, s):
+    return -(-n // s)
+
+
+def flops_per_chain_step(layers, size):
+    """Dense multiply-adds of forward + backward-to-input, ×2 FLOP/MAC (as peers/flops.py)."""
+    macs, n, cin = 0, size, 1
+    for cout, k, s in layers:
+        o = same_out(n, s)
+        macs += o**3 * k**3 * cin * cout
+        n, cin = o, cout
+    macs += cin * n**3
+    return 4.0 * macs
+
+
+def matmul_gflops(n=2048, repeats=5):
+    a = jnp.ones((n, n), jnp.float32)
+    mm = jax.jit(lambda x, y: x @ y)
+    mm(a, a).block_until_ready()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        mm(a, a).block_until_ready()
+        ts.append(time.perf_counter() - t0)
+    return 2.0 * n**3 / min(ts) / 1e9
+
+
+def bench_gvoxel(net_name, size, batch, steps, repeats, conv_impl="auto"):
+    layers = nets.resolve_layers(net_name)
+    net = nets.Descriptor(layers=layers, conv_impl=conv_impl)
+    params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, size, size, size)))["params"]
+    fn = lambda p, y: net.apply({"params": p}, y)  # noqa: E731
+
+    @jax.jit
+    def run(params, key, y0):
+        eg = functools.partial(energy.energy_and_grad, fn, params)
+        state, _ = langevin.sample(key, langevin.init(y0, eg), eg, steps, 0.1)
+        return state.position
+
+    y0 = jnp.zeros((batch, size, size, size))
+    t0 = time.perf_counter()
+    run(params, jax.random.PRNGKey(0), y0).block_until_ready()
+    first = time.perf_counter() - t0
+    times = []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        run(params, jax.random.PRNGKey(r + 1), y0).block_until_ready()
+        times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    cs = batch * steps / med
+    return {
+        "impl": f"gvoxel[{conv_impl}]", "net": net_name, "size": size, "batch": batch,
+        "steps": steps, "compile_s": round(first - med, 2), "median_s": round(med, 3),
+        "chain_steps_per_s": round(cs, 2), "voxel_steps_per_s": round(cs * size**3, 0),
+        "gflops": round(flops_per_chain_step(layers, size) * cs / 1e9, 1),
+    }
+
+
+def bench_torch(python, net_name, size, batch, steps, repeats):
+    if net_name not in TORCH_NETS or not python:
+        return None
+    script = os.path.join(PEERS, "torch_langevin.py")
+    if not os.path.exists(script):
+        return None
+    cmd = [python, script, "--net", TORCH_NETS[net_name], "--batch", str(batch),
+           "--steps", str(steps), "--size", str(size), "--repeats", str(repeats)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if out.returncode:
+        print(f"# torch peer failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def default_torch_python():
+    for cand in (os.environ.get("TORCH_PYTHON"), "/work/torch-peer/bin/python"):
+        if cand and os.path.exists(cand):
+            return cand
+    return None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--nets", default="synthesis,cooperative")
+    p.add_argument("--sizes", default="32")
+    p.add_argument("--batches", default="25")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--impls", default="auto", help="conv impls to time, e.g. auto,xla")
+    p.add_argument("--torch", default=default_torch_python(), help="python with torch")
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args()
+
+    peak = matmul_gflops()
+    rows = []
+    for net_name in a.nets.split(","):
+        for size in map(int, a.sizes.split(",")):
+            for batch in map(int, a.batches.split(",")):
+                peer = bench_torch(a.torch, net_name, size, batch, a.steps, a.repeats)
+                for impl in a.impls.split(","):
+                    r = bench_gvoxel(net_name, size, batch, a.steps, a.repeats, impl)
+                    r["frac_of_matmul_peak"] = round(r["gflops"] / peak, 3)
+                    if peer:
+                        r["torch_chain_steps_per_s"] = peer["chain_steps_per_s"]
+                        r["ratio_vs_torch"] = round(
+                            r["chain_steps_per_s"] / peer["chain_steps_per_s"], 3)
+                    rows.append(r)
+                    print(json.dumps(r) if a.json else fmt(r), flush=True)
+    if not a.json:
+        print(f"# jax {jax.__version__} on {jax.devices()[0].platform}, "
+              f"fp32 matmul {peak:.0f} GFLOP/s measured in this run; "
+              f"torch peer: {a.torch or 'not found (set TORCH_PYTHON)'}")
+
+
+def fmt(r):
+    ratio = f"{r['ratio_vs_torch']:.2f}x torch" if "ratio_vs_torch" in r else "torch n/a"
+    return (f"{r['impl']:>14} {r['net']:>12} {r['size']:>3}^3 b{r['batch']:<3} "
+            f"compile {r['compile_s']:6.1f}s  {r['chain_steps_per_s']:7.2f} chain-steps/s  "
+            f"{r['gflops']:7.1f} GFLOP/s ({r['frac_of_matmul_peak']:.0%} of matmul)  {ratio}")
+
+
+if __name__ == "__main__":
+    main()
