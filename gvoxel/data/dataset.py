@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gvoxel.data import combine
 from gvoxel.data.binvox import read_binvox
 from gvoxel.data.resample import resize
 from gvoxel.errors import ConfigError, InputError
@@ -201,6 +202,8 @@ def load_voxels(
 ) -> VoxelDataset:
     """Load .npz/.npy/.binvox/.mat (or a folder of them; or 'bundled:NAME') as a dataset."""
     path = os.fspath(path)
+    if combine.is_combined(path):  # several archives as one labelled set
+        return combine.load_combined(path, category, resolution)
     bundled = path.startswith(BUNDLED_PREFIX)
     if bundled:
         path = bundled_path(path)
