@@ -12,7 +12,6 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-
 Projection = Callable[[jax.Array], jax.Array]
 
 
@@ -22,7 +21,10 @@ def identity() -> Projection:
 
 
 def mask(visible: jax.Array) -> Projection:
-    """Recovery: (1 − M)·ΔY; visible voxels (M = 1) never change, bit-exact."""
+    """Recovery: (1 − M)·ΔY; visible voxels (M = 1) never change, bit-exact.
+
+    `visible` broadcasts against ΔY: (N, R, R, R) per chain or (R, R, R) for all chains.
+    """
     visible = jnp.asarray(visible, bool)
     return lambda delta: jnp.where(visible, jnp.zeros_like(delta), delta)
 
@@ -31,15 +33,30 @@ def downscale_null_space(factor: int) -> Projection:
     """Super-resolution: (I − C⁻C)ΔY for block-average down-scaling C by `factor`.
 
     C⁻ is block replication, so C⁻C replaces each block by its mean and I − C⁻C removes it:
-    the block averages (the low-resolution condition CY) stay fixed.
+    the block averages (the low-resolution condition CY) stay fixed, to float rounding.
     """
-
     from gvoxel.data import resample
+
+    resample._check_factor(factor)  # a bad factor fails here, not inside a trace
 
     def project(delta):
         return delta - resample.upscale(resample.downscale(delta, factor), factor)
 
     return project
+
+
+def condition_mask(y_known: jax.Array, visible: jax.Array) -> Callable[[jax.Array], jax.Array]:
+    """Y ↦ the nearest state with the visible voxels equal to `y_known` (a chain's start)."""
+    visible = jnp.asarray(visible, bool)
+    return lambda y: jnp.where(visible, y_known, y)
+
+
+def condition_downscale(low: jax.Array, factor: int) -> Callable[[jax.Array], jax.Array]:
+    """Y ↦ Y + C⁻(c − CY): the nearest state whose block averages equal `low` (= c)."""
+    from gvoxel.data import resample
+
+    resample._check_factor(factor)
+    return lambda y: y + resample.upscale(low - resample.downscale(y, factor), factor)
 
 
 def compose(*projections: Projection) -> Projection:
