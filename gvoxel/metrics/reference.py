@@ -1,0 +1,134 @@
+"""The reference classifier behind every score: the pinned weights shipped in
+gvoxel/assets/reference_classifier (SHA-256 checked on load) or any classifier workdir."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from gvoxel.data import resize
+from gvoxel.errors import InputError
+
+ASSET = Path(__file__).resolve().parent.parent / "assets" / "reference_classifier"
+SUMS = "SHA256SUMS"
+BUNDLED = "bundled"  # --reference=bundled: the shipped weights
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checkpoint_files(workdir) -> list[str]:
+    """Every file of a workdir's checkpoints, relative to the workdir, sorted."""
+    root = Path(workdir)
+    return sorted(
+        str(p.relative_to(root)) for p in (root / "checkpoints").rglob("*") if p.is_file()
+    )
+
+
+def write_checksums(workdir) -> str:
+    lines = [f"{sha256(Path(workdir) / f)}  {f}\n" for f in checkpoint_files(workdir)]
+    path = Path(workdir) / SUMS
+    path.write_text("".join(lines))
+    return str(path)
+
+
+def verify_checksums(workdir):
+    """Raises InputError unless every checkpoint file matches SHA256SUMS (none missing/extra)."""
+    path = Path(workdir) / SUMS
+    if not path.is_file():
+        raise InputError(f"{workdir}: no {SUMS}; the reference weights cannot be verified")
+    want = dict(reversed(line.split("  ", 1)) for line in path.read_text().splitlines())
+    have = checkpoint_files(workdir)
+    if sorted(want) != have:
+        raise InputError(f"{workdir}: checkpoint files differ from {SUMS}")
+    for name in have:
+        if sha256(Path(workdir) / name) != want[name]:
+            raise InputError(f"{workdir}: {name} fails its SHA-256 check (weights changed)")
+
+
+class Reference:
+    """Batched softmax probabilities and features of a trained classifier."""
+
+    def __init__(self, workdir: str = BUNDLED, batch_size: int = 64):
+        from gvoxel import train  # heavy; only when a reference is really loaded
+
+        if workdir == BUNDLED:
+            workdir = str(ASSET)
+            verify_checksums(workdir)
+        exp, state, step = train.load_experiment(workdir, num_devices=1)
+        if exp.config.variant != "classifier":
+            raise InputError(f"{workdir} is a {exp.config.variant!r} run, not a classifier")
+        self.workdir = workdir
+        self.step = step
+        self.config = exp.config
+        self.categories = exp.variant.categories
+        self.resolution = exp.info.resolution
+        self.params = state["params"]
+        self.batch_size = batch_size
+        self._predict = jax.jit(exp.variant.predict)
+
+    def label(self, category: str) -> int:
+        if category not in self.categories:
+            raise InputError(
+                f"unknown category {category!r}; the reference classifier knows "
+                f"{', '.join(self.categories)}"
+            )
+        return self.categories.index(category)
+
+    def prepare(self, voxels) -> np.ndarray:
+        """(N, R, R, R) grids in [0, 1] at the classifier's resolution (integer resize)."""
+        v = np.asarray(voxels, np.float32)
+        if v.ndim == 3:
+            v = v[None]
+        if v.ndim != 4 or len(v) == 0:
+            raise InputError(f"expected (N, R, R, R) voxel grids, got shape {v.shape}")
+        if not np.isfinite(v).all():
+            raise InputError("voxel grids contain NaN or inf")
+        if v.shape[-1] != self.resolution:
+            v = resize(v, self.resolution)
+        return np.clip(v, 0.0, 1.0)
+
+    def predict(self, voxels) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (N, C), features (N, D)); fixed-size batches, so one trace."""
+        v = self.prepare(voxels)
+        n, b = len(v), self.batch_size
+        pad = (-n) % b
+        v = np.concatenate([v, np.zeros((pad,) + v.shape[1:], v.dtype)]) if pad else v
+        probs, feats = [], []
+        for s in range(0, len(v), b):
+            p, f = self._predict(self.params, v[s : s + b])
+            probs.append(np.asarray(p))
+            feats.append(np.asarray(f))
+        return np.concatenate(probs)[:n], np.concatenate(feats)[:n]
+
+
+def held_out_set(config):
+    """The validation split a run's config held out of training (same path, seed, fraction)."""
+    from gvoxel import data
+
+    ds = data.load_voxels(
+        config.data.path,
+        category=config.data.category or None,
+        resolution=config.data.resolution or None,
+    )
+    return ds.split_train_val(config.data.val_fraction, config.data.seed)
+
+
+def accuracy(ref: Reference, dataset) -> float:
+    """Accuracy of `ref` on a labelled dataset whose categories it knows (by name)."""
+    known = [ref.label(c) for c in dataset.categories]
+    probs, _ = ref.predict(dataset.voxels)
+    return float(np.mean(probs.argmax(1) == np.asarray(known)[dataset.labels]))
+
+
+def exists(workdir) -> bool:
+    return os.path.isdir(os.path.join(workdir, "checkpoints"))
