@@ -16,6 +16,8 @@ RESUMABLE_KEYS = (
     "train.checkpoint_every",
     "train.keep_checkpoints",
     "train.num_devices",
+    "train.steps_per_dispatch",
+    "guard",
     "output",
 )
 

@@ -51,6 +51,14 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.train.checkpoint_every = 100
     c.train.keep_checkpoints = 3
     c.train.num_devices = 0  # 0 = all devices
+    c.train.steps_per_dispatch = 1  # >1: a lax.scan over this many iterations per dispatch
+
+    # Divergence guard: roll back to the last checkpoint and retry with step size and
+    # learning rate times `backoff`, at most `max_retries` times.
+    c.guard = ml_collections.ConfigDict()
+    c.guard.max_retries = 3
+    c.guard.backoff = 0.5
+    c.guard.max_sample_rms = 20.0  # per-voxel RMS of a chain beyond which it has exploded
 
     c.output = ml_collections.ConfigDict()
     c.output.formats = ("obj",)  # mesh formats written with every sample montage

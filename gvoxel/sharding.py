@@ -25,8 +25,9 @@ def replicated(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec())
 
 
-def data_sharded(mesh: Mesh) -> NamedSharding:
-    return NamedSharding(mesh, PartitionSpec(DATA))
+def data_sharded(mesh: Mesh, leading: bool = False) -> NamedSharding:
+    """Split axis 0 over `data` (axis 1 when `leading`: stacked batches of several steps)."""
+    return NamedSharding(mesh, PartitionSpec(None, DATA) if leading else PartitionSpec(DATA))
 
 
 def check_divisible(name: str, size: int, mesh: Mesh):

@@ -18,9 +18,10 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
+from jax.experimental import multihost_utils
 
 from gvoxel import checkpoint, config_utils, data, pipeline, sharding, variants, visual, writers
-from gvoxel.errors import GVoxelError, InputError
+from gvoxel.errors import ConfigError, GVoxelError, InputError
 from gvoxel.variants.base import DataInfo
 
 
@@ -73,101 +74,163 @@ class Experiment:
         init = jax.jit(self.variant.init, out_shardings=self.state_sharding)
         return init(jax.random.PRNGKey(seed), jnp.asarray(data_mean))
 
-    def jit_train_step(self):
+    def jit_train_step(self, steps_per_dispatch: int = 1):
+        """The variant's step, jitted with shardings; n > 1 scans over n stacked batches."""
+        step_fn = self.variant.train_step
+        if steps_per_dispatch > 1:
+
+            def step_fn(state, batches):
+                state, metrics = jax.lax.scan(self.variant.train_step, state, batches)
+                return state, jax.tree.map(lambda m: m[-1], metrics)
+
         return jax.jit(
-            self.variant.train_step,
-            in_shardings=(self.state_sharding, sharding.data_sharded(self.mesh)),
+            step_fn,
+            in_shardings=(
+                self.state_sharding,
+                sharding.data_sharded(self.mesh, leading=steps_per_dispatch > 1),
+            ),
             out_shardings=(self.state_sharding, sharding.replicated(self.mesh)),
             donate_argnums=0,
         )
 
 
 def write_outputs(exp: Experiment, state, out_dir: str, prefix: str, formats):
+    outputs = exp.variant.outputs(state)
+    if jax.process_count() > 1:  # every process joins the gather; process 0 writes
+        outputs = multihost_utils.process_allgather(outputs, tiled=True)
     if jax.process_index() != 0:
         return
-    for name, grids in exp.variant.outputs(state).items():
-        visual.write_samples(
-            np.asarray(jax.device_get(grids)), out_dir, f"{prefix}_{name}", formats=tuple(formats)
-        )
+    for name, grids in outputs.items():
+        visual.write_samples(np.asarray(jax.device_get(grids)), out_dir, f"{prefix}_{name}",
+                             formats=tuple(formats))
+
+
+class _Diverged(Exception):
+    def __init__(self, step, quantities):
+        super().__init__(f"iteration {step}: {', '.join(quantities)}")
+        self.step, self.quantities = step, quantities
+
+
+def _unhealthy(metrics: dict, max_sample_rms: float, voxels: int) -> list[str]:
+    bad = [f"non-finite {k}" for k, v in metrics.items() if not np.isfinite(v)]
+    rms = metrics.get("sample_norm", 0.0) / np.sqrt(voxels)
+    if not bad and rms > max_sample_rms:
+        bad.append(f"sample norm exploded (rms {rms:.3g} > guard.max_sample_rms)")
+    return bad
+
+
+def scaled_config(config, scale: float):
+    """The config with step size and learning rate multiplied by the guard's back-off."""
+    if scale == 1.0:
+        return config
+    c = config.copy_and_resolve_references()
+    with c.unlocked():
+        c.sampler.step_size = config.sampler.step_size * scale
+        c.optim.lr = config.optim.lr * scale
+    return c
+
+
+def _fault(point: str, step: int):
+    """Test hook: GVOXEL_FAULT=point:step SIGKILLs this process there (e.g. mid-save)."""
+    if os.environ.get("GVOXEL_FAULT") == f"{point}:{step}":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def train_and_evaluate(
     config: ml_collections.ConfigDict, workdir: str, override_config: bool = False
 ):
     check_workdir(workdir)
+    t = config.train
+    for key in ("log_every", "sample_every", "checkpoint_every"):
+        if t[key] % t.steps_per_dispatch:
+            raise ConfigError(f"train.{key}={t[key]} is not a multiple of "
+                              f"train.steps_per_dispatch={t.steps_per_dispatch}")
     train_set = load_training_data(config)
     mean = pipeline.data_mean(train_set.voxels, config.data.mean)
-    batches = pipeline.Batches(train_set.voxels - mean, config.train.batch_size, config.seed,
+    batches = pipeline.Batches(train_set.voxels - mean, t.batch_size, config.seed,
                                labels=train_set.labels)
     info = DataInfo(train_set.resolution, len(train_set.voxels), batches.steps_per_epoch)
-    exp = Experiment(config, info, config.train.num_devices or None)
-    logging.info(
-        "training %s on %d shapes at %d^3; %d device(s)",
-        config.variant,
-        info.num_train,
-        info.resolution,
-        exp.mesh.size,
-    )
 
-    mngr = checkpoint.manager(workdir, config.train.keep_checkpoints)
-    meta = {
-        "config": json.loads(config_utils.to_json(config)),
-        "data_info": dataclasses.asdict(info),
-    }
+    mngr = checkpoint.manager(workdir, t.keep_checkpoints)
+    meta = {"config": json.loads(config_utils.to_json(config)),
+            "data_info": dataclasses.asdict(info), "guard_scale": 1.0, "guard_retries": 0}
     if mngr.latest_step() is not None:
-        saved = checkpoint.saved_meta(mngr)["config"]
-        diffs = config_utils.check_resume(saved, config, workdir, override_config)
-        for d in diffs:
+        saved = checkpoint.saved_meta(mngr)
+        for d in config_utils.check_resume(saved["config"], config, workdir, override_config):
             logging.warning("config changed on resume: %s", d)
-        step, state, _ = checkpoint.restore(mngr, exp.abstract_state)
-        logging.info("resumed from checkpoint at iteration %d", step)
-    else:
-        state = exp.init_state(config.seed, mean)
-        step = 0
+        meta["guard_scale"] = saved.get("guard_scale", 1.0)
+        meta["guard_retries"] = saved.get("guard_retries", 0)
 
     writer = writers.MetricWriter(os.path.join(workdir, "metrics"))
-    train_step = exp.jit_train_step()
-    batch_sharding = sharding.data_sharded(exp.mesh)
-    samples_dir = os.path.join(workdir, "samples")
-    t = config.train
-
     stop = {"signal": None}
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum, frame):
-        stop["signal"] = signum  # finish this iteration, checkpoint, exit
+        stop["signal"] = signum  # finish this dispatch, checkpoint, exit
 
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        t0, step0 = time.time(), step
-        while step < t.num_iters:
-            batch = jax.tree.map(lambda a: sharding.put_global(a, batch_sharding),
-                                 batches.batch(step))
-            state, metrics = train_step(state, batch)
-            step += 1
-            metrics = jax.device_get(metrics)
-            bad = [k for k, v in metrics.items() if not np.isfinite(v)]
-            if bad:
-                raise TrainingDiverged(
-                    f"iteration {step}: non-finite {', '.join(bad)}; last good checkpoint "
-                    f"{mngr.latest_step()} is kept in {workdir}"
-                )
-            if step % t.log_every == 0 or step == t.num_iters:
-                rate = (step - step0) / max(time.time() - t0, 1e-9)
-                metrics.update(iters_per_s=rate, eta_s=(t.num_iters - step) / max(rate, 1e-9))
-                writer.write_scalars(step, metrics)
-            if step % t.sample_every == 0 or step == t.num_iters:
-                write_outputs(exp, state, samples_dir, f"iter_{step:06d}", config.output.formats)
-            if step % t.checkpoint_every == 0 or step == t.num_iters or stop["signal"]:
-                checkpoint.save(mngr, step, state, meta, force=True)
-            if stop["signal"]:
-                logging.warning("SIGTERM: checkpointed iteration %d, exiting", step)
-                break
+        while True:
+            exp = Experiment(scaled_config(config, meta["guard_scale"]), info,
+                             t.num_devices or None)
+            if mngr.latest_step() is not None:
+                step, state, _ = checkpoint.restore(mngr, exp.abstract_state)
+                logging.info("resumed from checkpoint at iteration %d", step)
+            else:
+                state, step = exp.init_state(config.seed, mean), 0
+            logging.info("training %s on %d shapes at %d^3; %d device(s)", config.variant,
+                         info.num_train, info.resolution, exp.mesh.size)
+            try:
+                return _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop)
+            except _Diverged as d:
+                meta["guard_retries"] += 1
+                good = mngr.latest_step()
+                if meta["guard_retries"] > config.guard.max_retries:
+                    raise TrainingDiverged(
+                        f"training diverged at {d} after {config.guard.max_retries} "
+                        f"rollback(s); good checkpoints (latest: {good}) are kept in {workdir}"
+                    ) from None
+                meta["guard_scale"] *= config.guard.backoff
+                logging.warning("diverged at %s; rolling back to checkpoint %s with step size "
+                                "and learning rate x%g", d, good, meta["guard_scale"])
     finally:
         mngr.wait_until_finished()
         mngr.close()
         writer.close()
         signal.signal(signal.SIGTERM, previous)
+
+
+def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
+    config, t = exp.config, exp.config.train
+    n = t.steps_per_dispatch
+    train_step = exp.jit_train_step(n)
+    batch_sharding = sharding.data_sharded(exp.mesh, leading=n > 1)
+    samples_dir = os.path.join(workdir, "samples")
+    voxels = exp.info.resolution**3
+    t0, step0 = time.time(), step
+    while step < t.num_iters:
+        host = [batches.batch(i) for i in range(step, step + n)]
+        host = host[0] if n == 1 else jax.tree.map(lambda *b: np.stack(b), *host)
+        batch = jax.tree.map(lambda a: sharding.put_global(a, batch_sharding), host)
+        state, metrics = train_step(state, batch)
+        step += n
+        metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        bad = _unhealthy(metrics, config.guard.max_sample_rms, voxels)
+        if bad:
+            raise _Diverged(step, bad)
+        if step % t.log_every == 0 or step >= t.num_iters:
+            rate = (step - step0) / max(time.time() - t0, 1e-9)
+            metrics.update(iters_per_s=rate, eta_s=(t.num_iters - step) / max(rate, 1e-9))
+            writer.write_scalars(step, metrics)
+        if step % t.sample_every == 0 or step >= t.num_iters:
+            write_outputs(exp, state, samples_dir, f"iter_{step:06d}", config.output.formats)
+        if step % t.checkpoint_every == 0 or step >= t.num_iters or stop["signal"]:
+            checkpoint.save(mngr, step, state, meta, force=True)
+            _fault("save", step)
+        if stop["signal"]:
+            mngr.wait_until_finished()
+            logging.warning("SIGTERM: checkpointed iteration %d, exiting", step)
+            break
     return state
 
 
