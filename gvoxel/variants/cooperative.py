@@ -1,0 +1,217 @@
+"""Algorithm 3: cooperative learning of the descriptor and a 3D generator by MCMC teaching.
+
+Each iteration, in one jitted step: draw Z, generate Ŷ = g(Z) (+ noise), revise Ŷ by K
+Langevin steps of the descriptor to Ỹ (mode seeking), update θ by eq. (7) with Ỹ as the
+synthesized examples (mode shifting), and update α by regressing Ỹ on Z, eq. (17) (the
+generator learns from the revision). The generator becomes a one-pass sampler and the
+initialiser of the descriptor's chains.
+
+Data are rescaled to [−1, 1] inside the step (the range of g's tanh), whatever `data.mean`
+the loop removed: Y = 2·(batch + data_mean) − 1. Outputs go back to [0, 1].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from gvoxel import energy
+from gvoxel import generator as gen
+from gvoxel.errors import ConfigError
+from gvoxel.variants import base
+from gvoxel.variants.synthesis import Synthesis
+
+
+def extend_config(c: ml_collections.ConfigDict) -> None:
+    g = ml_collections.ConfigDict()
+    g.latent_dim = 100
+    g.channels = (256, 128, 64)  # hidden widths; a last 1-channel transposed conv follows
+    g.upsample = (1, 2, 2, 2)  # one factor per transposed conv
+    g.kernel = 4
+    g.bn_momentum = 0.9  # running batch-norm statistics, used when sampling
+    g.init_std = 0.02
+    g.output_noise = 0.0  # std of the noise added to g(Z) before the Langevin revision
+    g.sigma = 0.3  # σ of Y = g(Z) + ε in eq. (17)
+    g.lr = 0.0003
+    g.b1 = 0.6
+    g.b2 = 0.999
+    c.generator = g
+
+
+def _sum_sq(x):
+    return jnp.sum(jnp.square(x).reshape(x.shape[0], -1), axis=-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cooperative:
+    core: Synthesis  # the descriptor, its Langevin sampler and optimizer
+    generator: gen.Generator
+    gen_tx: optax.GradientTransformation
+    latent_dim: int
+    output_noise: float
+    sigma: float
+    # chains: the last revisions Ỹ (so gvoxel.sample --init=chains continues them);
+    # generated: the g(Z) they started from. Both per chain, split over devices.
+    sharded_keys = ("chains", "generated")
+
+    @classmethod
+    def from_config(cls, config, info: base.DataInfo) -> Cooperative:
+        g = config.generator
+        channels = tuple(int(v) for v in g.channels)
+        upsample = tuple(int(v) for v in g.upsample)
+        gen.check(info.resolution, channels, upsample, int(g.kernel))
+        for key in ("latent_dim",):
+            if int(g[key]) < 1:
+                raise ConfigError(f"generator.{key} must be positive, got {g[key]}")
+        if float(g.sigma) <= 0 or float(g.output_noise) < 0:
+            raise ConfigError(
+                f"generator.sigma must be > 0 and generator.output_noise >= 0, got "
+                f"{g.sigma} and {g.output_noise}"
+            )
+        return cls(
+            core=Synthesis.from_config(config, info),
+            generator=gen.Generator(
+                resolution=info.resolution,
+                channels=channels,
+                upsample=upsample,
+                kernel=int(g.kernel),
+                bn_momentum=float(g.bn_momentum),
+                init_std=float(g.init_std),
+                conv_impl=config.model.conv_impl,
+            ),
+            gen_tx=optax.adam(float(g.lr), b1=float(g.b1), b2=float(g.b2)),
+            latent_dim=int(g.latent_dim),
+            output_noise=float(g.output_noise),
+            sigma=float(g.sigma),
+        )
+
+    # -- pure functions -------------------------------------------------------------------
+
+    @property
+    def num_chains(self):
+        return self.core.num_chains
+
+    def latents(self, rng, n):
+        return jax.random.normal(rng, (n, self.latent_dim))
+
+    def generate(self, state, z):
+        """One forward pass of g in inference mode (running batch-norm statistics): each
+        shape depends on its own Z only. Returns Y in [−1, 1]."""
+        variables = {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]}
+        return self.generator.apply(variables, z, train=False)
+
+    def refine(self, state, rng, y, num_steps, noise=True):
+        """Mode seeking from y: `num_steps` Langevin steps of the descriptor."""
+        chain, _ = self.core.langevin(state["params"], rng, y, num_steps, noise)
+        return chain.position
+
+    def init(self, rng, data_mean):
+        k_d, k_g, k_z, rng = jax.random.split(rng, 4)
+        params = self.core.descriptor.init(k_d, jnp.zeros(self.core.shape(1)))["params"]
+        variables = self.generator.init(k_g, jnp.zeros((1, self.latent_dim)), train=False)
+        state = {
+            "step": jnp.zeros((), jnp.int32),
+            "params": params,
+            "opt_state": self.core.tx.init(params),
+            "gen_params": variables["params"],
+            "gen_batch_stats": variables["batch_stats"],
+            "gen_opt_state": self.gen_tx.init(variables["params"]),
+            "rng": rng,
+            "data_mean": jnp.asarray(data_mean, jnp.float32),
+        }
+        y = self.generate(state, self.latents(k_z, self.num_chains))
+        return dict(state, chains=y, generated=y)
+
+    def train_step(self, state, batch):
+        """batch: {"voxels": observed, mean-removed (B, R, R, R), "labels": (B,)}."""
+        observed = 2.0 * (batch["voxels"] + state["data_mean"]) - 1.0
+        rng, k_z, k_eps, k_lang = jax.random.split(state["rng"], 4)
+        z = self.latents(k_z, self.num_chains)
+
+        def forward(gen_params):
+            variables = {"params": gen_params, "batch_stats": state["gen_batch_stats"]}
+            y, new = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])
+            return y, new["batch_stats"]
+
+        # One forward pass of g serves both the chains' start and α's gradient (via vjp).
+        y_gen, gen_vjp, batch_stats = jax.vjp(forward, state["gen_params"], has_aux=True)
+        y_hat = y_gen + self.output_noise * jax.random.normal(k_eps, y_gen.shape)
+
+        # Mode seeking: the descriptor revises Ŷ; no gradient of θ or α flows through it.
+        s = self.core.sampler
+        noise = (s.noise_off_iter < 0) | (state["step"] < s.noise_off_iter)
+        revised = self.refine(state, k_lang, y_hat, s.num_steps, noise)
+        revised = jax.lax.stop_gradient(revised)
+
+        # Mode shifting, eq. (7): the revisions are the synthesized examples.
+        params = state["params"]
+        (loss, (f_obs, f_syn)), grads = jax.value_and_grad(
+            energy.mode_shifting_loss, argnums=1, has_aux=True
+        )(self.core.descriptor_fn, params, observed, revised)
+        updates, opt_state = self.core.tx.update(grads, state["opt_state"], params)
+        params = optax.apply_updates(params, updates)
+
+        # Learning from the revision, eq. (17): α ← α + γ Σ (Ỹ − g(Z)) ∂g/∂α / σ², i.e.
+        # descent on Σ‖Ỹ − g(Z)‖² / (2σ²), averaged over the chains.
+        residual = revised - y_gen
+        n = self.num_chains
+        (gen_grads,) = gen_vjp(-residual / (self.sigma**2 * n))
+        gen_updates, gen_opt_state = self.gen_tx.update(
+            gen_grads, state["gen_opt_state"], state["gen_params"]
+        )
+        gen_params = optax.apply_updates(state["gen_params"], gen_updates)
+
+        dist = jnp.sqrt(_sum_sq(residual))
+        metrics = {
+            "loss": loss,
+            "f_obs": jnp.mean(f_obs),
+            "f_syn": jnp.mean(f_syn),
+            "gen_loss": jnp.mean(_sum_sq(residual)) / (2 * self.sigma**2),
+            "revision": jnp.mean(dist),  # ‖Ỹ − g(Z)‖, what MCMC teaching drives down
+            "grad_norm": optax.global_norm(grads),
+            "gen_grad_norm": optax.global_norm(gen_grads),
+            "occupancy_gen": jnp.mean(y_gen > 0),
+            "occupancy_obs": jnp.mean(observed > 0),
+        }
+        new_state = dict(
+            state,
+            step=state["step"] + 1,
+            params=params,
+            opt_state=opt_state,
+            gen_params=gen_params,
+            gen_batch_stats=batch_stats,
+            gen_opt_state=gen_opt_state,
+            rng=rng,
+            chains=revised,
+            generated=y_gen,
+        )
+        return new_state, metrics
+
+    # -- sampling (gvoxel.sample / gvoxel.generate) -----------------------------------------
+
+    def synthesize(self, state, rng, num, num_steps, noise=True):
+        """g(Z) for fresh Z, revised by `num_steps` Langevin steps; grids in [0, 1]."""
+        k_z, k_lang = jax.random.split(rng)
+        y = self.generate(state, self.latents(k_z, num))
+        if num_steps:
+            y = self.refine(state, k_lang, y, num_steps, noise)
+        return self.postprocess(state, y)
+
+    def continue_chains(self, state, rng, y, num_steps, noise=True):
+        return self.postprocess(state, self.refine(state, rng, y, num_steps, noise))
+
+    def outputs(self, state):
+        return {
+            "samples": self.postprocess(state, state["chains"]),
+            "generated": self.postprocess(state, state["generated"]),
+        }
+
+    @staticmethod
+    def postprocess(state, y):
+        """[−1, 1] back to soft occupancies in [0, 1] (threshold 0.5 for shapes)."""
+        del state
+        return jnp.clip((y + 1.0) / 2.0, 0.0, 1.0)
