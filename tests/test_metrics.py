@@ -4,7 +4,7 @@ require; the shipped reference classifier passes its checksum and tells the cate
 import numpy as np
 import pytest
 
-from gvoxel.errors import InputError
+from gvoxel.errors import ConfigError, InputError
 from gvoxel.metrics import class_probability, fid, inception_score, nearest_neighbours, reference
 
 
@@ -88,3 +88,27 @@ def test_shipped_reference_classifier_verifies_and_separates_held_out_shapes():
     probs, feats = ref.predict(val.voxels[:5])
     np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
     assert feats.shape == (5, ref.config.classifier.hidden)
+
+
+@pytest.mark.skipif(not reference.exists(reference.ASSET), reason="weights not shipped yet")
+def test_periodic_evaluator_scores_real_chairs_above_noise_on_its_schedule():
+    from gvoxel import data
+    from gvoxel.default_config import base_config
+    from gvoxel.metrics import evaluators
+
+    cfg = evaluators.extend_config(base_config("synthesis"))
+    cfg.data.max_examples = 60
+    cfg.evals.every = 5
+    cfg.evals.splits = 2
+    evaluate = evaluators.make_evaluator(cfg)
+    chairs = data.load_voxels("bundled:chair32").voxels[-20:]  # outside max_examples
+    noise = np.random.default_rng(0).random(chairs.shape).astype(np.float32)
+    assert evaluate(chairs, 4) is None
+    real, fake = evaluate(chairs, 5), evaluate(noise, 10)
+    assert set(real) == {"eval/inception_score", "eval/inception_score_std",
+                         "eval/class_probability", "eval/class_error", "eval/fid"}
+    assert real["eval/class_probability"] > 0.8 > fake["eval/class_probability"] - 0.2
+    assert real["eval/fid"] < fake["eval/fid"]
+    cfg.data.path = "bundled:chair32+monitor32"
+    with pytest.raises(ConfigError, match="evals.category"):
+        evaluators.make_evaluator(cfg)(chairs, 5)

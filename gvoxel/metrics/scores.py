@@ -5,6 +5,8 @@ probs: (N, C) softmax probabilities; feats: (N, D) penultimate-layer features.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 
@@ -54,7 +56,9 @@ def gaussian(feats) -> tuple[np.ndarray, np.ndarray]:
 def frechet_distance(mu1, cov1, mu2, cov2) -> float:
     """||μ1-μ2||² + tr(Σ1 + Σ2 - 2 (Σ1 Σ2)^½) between two Gaussians."""
     diff = mu1 - mu2
-    covmean, _ = scipy.linalg.sqrtm(cov1 @ cov2, disp=False)
+    with warnings.catch_warnings():  # singular products are handled just below
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean, _ = scipy.linalg.sqrtm(cov1 @ cov2, disp=False)
     if not np.isfinite(covmean).all():  # singular product: regularise as the TTUR code does
         off = np.eye(len(mu1)) * 1e-6
         covmean = scipy.linalg.sqrtm((cov1 + off) @ (cov2 + off))
