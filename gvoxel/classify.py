@@ -60,12 +60,15 @@ def classify(exp, state, cfg) -> dict:
     mean = np.asarray(state["data_mean"])  # the descriptor learned on mean-removed grids
     random_params = variant.init(jax.random.PRNGKey(cfg.random_seed), mean)["params"]
     num_classes = len(fit.categories)
-    results = {"num": {"fit": len(fit), "val": len(val), "test": len(test)},
-               "categories": list(fit.categories)}
+    results = {
+        "num": {"fit": len(fit), "val": len(val), "test": len(test)},
+        "categories": list(fit.categories),
+    }
     for name, params in (("learned", state["params"]), ("random", random_params)):
         feats = [
-            features.extract_all(variant.descriptor, params, s.voxels - mean, tuple(cfg.pools),
-                                 cfg.batch_size)
+            features.extract_all(
+                variant.descriptor, params, s.voxels - mean, tuple(cfg.pools), cfg.batch_size
+            )
             for s in (fit, val, test)
         ]
         results[name] = logreg.select_and_test(
@@ -86,8 +89,10 @@ def classify(exp, state, cfg) -> dict:
 
 def report(results: dict) -> str:
     n = results["num"]
-    lines = [f"{', '.join(results['categories'])}: fit {n['fit']}, val {n['val']}, "
-             f"test {n['test']} shapes (test = the descriptor run's held-out split)"]
+    lines = [
+        f"{', '.join(results['categories'])}: fit {n['fit']}, val {n['val']}, "
+        f"test {n['test']} shapes (test = the descriptor run's held-out split)"
+    ]
     for name in ("learned", "random"):
         r = results[name]
         lines.append(

@@ -51,8 +51,9 @@ def test_extracted_features_match_the_documented_size_and_pool_maxima():
     assert f.shape == (5, features.feature_size(d, 16)) == (5, 8 * 2**3 + 8 * 2**3)
     _, maps = d.apply({"params": params}, y, features=True)
     # layer 1 is 8³ pooled by 4: the first feature is the max over its first 4³ block
-    np.testing.assert_allclose(f[:, 0], np.asarray(maps[0])[:, :4, :4, :4, 0].max((1, 2, 3)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        f[:, 0], np.asarray(maps[0])[:, :4, :4, :4, 0].max((1, 2, 3)), rtol=1e-5
+    )
 
 
 def toy_boxes(path, n=100, r=16, seed=0):

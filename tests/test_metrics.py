@@ -105,8 +105,13 @@ def test_periodic_evaluator_scores_real_chairs_above_noise_on_its_schedule():
     noise = np.random.default_rng(0).random(chairs.shape).astype(np.float32)
     assert evaluate(chairs, 4) is None
     real, fake = evaluate(chairs, 5), evaluate(noise, 10)
-    assert set(real) == {"eval/inception_score", "eval/inception_score_std",
-                         "eval/class_probability", "eval/class_error", "eval/fid"}
+    assert set(real) == {
+        "eval/inception_score",
+        "eval/inception_score_std",
+        "eval/class_probability",
+        "eval/class_error",
+        "eval/fid",
+    }
     assert real["eval/class_probability"] > 0.8 > fake["eval/class_probability"] - 0.2
     assert real["eval/fid"] < fake["eval/fid"]
     cfg.data.path = "bundled:chair32+monitor32"

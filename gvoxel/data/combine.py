@@ -33,8 +33,10 @@ def load_combined(path: str, category=None, resolution=None):
 
     parts = [load_voxels(p, resolution=resolution) for p in part_paths(path)]
     r = int(resolution or parts[0].resolution)
-    parts = [load_voxels(p, resolution=r) if d.resolution != r else d
-             for p, d in zip(part_paths(path), parts, strict=True)]
+    parts = [
+        load_voxels(p, resolution=r) if d.resolution != r else d
+        for p, d in zip(part_paths(path), parts, strict=True)
+    ]
     categories, labels = [], []
     for d in parts:
         offset = len(categories)

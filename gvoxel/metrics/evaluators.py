@@ -64,8 +64,9 @@ def make_evaluator(config):
         from gvoxel.metrics import suite
 
         samples = np.asarray(samples, np.float32)
-        scores = suite.score(cache["ref"], samples, cache["label"], int(e.splits),
-                             cache["real_feats"])
+        scores = suite.score(
+            cache["ref"], samples, cache["label"], int(e.splits), cache["real_feats"]
+        )
         return {f"eval/{k}": v for k, v in scores.items()}
 
     return evaluate

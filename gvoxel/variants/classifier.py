@@ -99,8 +99,9 @@ class Classifier:
         if int(c.width) < 1 or int(c.hidden) < 1 or int(c.jitter) < 0:
             raise ConfigError("classifier.width and .hidden must be >= 1, .jitter >= 0")
         net = VoxelCNN(len(categories), int(c.width), int(c.hidden), float(c.dropout))
-        return cls(net, categories, int(c.jitter), base.optimizer(config.optim,
-                   info.steps_per_epoch), info)
+        return cls(
+            net, categories, int(c.jitter), base.optimizer(config.optim, info.steps_per_epoch), info
+        )
 
     # -- pure functions -------------------------------------------------------------------
 
@@ -130,9 +131,7 @@ class Classifier:
         labels = batch["labels"]
 
         def loss_fn(params):
-            logits, _ = self.net.apply(
-                {"params": params}, y, train=True, rngs={"dropout": k_drop}
-            )
+            logits, _ = self.net.apply({"params": params}, y, train=True, rngs={"dropout": k_drop})
             loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
             return loss, logits
 
@@ -147,8 +146,7 @@ class Classifier:
             "grad_norm": optax.global_norm(grads),
             "labels_outside_categories": jnp.where(outside > 0, jnp.nan, 0.0),
         }
-        new_state = dict(state, step=state["step"] + 1, params=params, opt_state=opt_state,
-                         rng=rng)
+        new_state = dict(state, step=state["step"] + 1, params=params, opt_state=opt_state, rng=rng)
         return new_state, metrics
 
     def outputs(self, state):
