@@ -6,7 +6,8 @@ python -m gvoxel.evaluate --samples=runs/chair/samples/iter_000300_samples.npz \
 Prints the Inception score (mean ± std over --splits), the average softmax probability of
 --category and the classification error, the FID against the --train shapes, the nearest
 training shape of every sample (distances + a montage, Figure 2), and the same scores of real
-held-out shapes (which neither the classifier nor the FID set contains) as the ceiling.
+held-out shapes (unseen by the classifier; FID against the --train shapes other than them) as
+the ceiling.
 """
 
 from __future__ import annotations
@@ -63,9 +64,11 @@ def main(argv):
         real_feats = ref.predict(train)[1]
     results = {"samples": suite.score(ref, samples, label, _SPLITS.value, real_feats)}
     ceiling = suite.held_out(ref, _CATEGORY.value)
-    if train is not None:
-        ceiling = suite.drop_copies(ceiling, train)
-    results["real_held_out"] = suite.score(ref, ceiling, label, _SPLITS.value, real_feats)
+    pool = pool_feats = None
+    if train is not None:  # the ceiling is compared with real shapes other than itself
+        pool = suite.drop_copies(train, ceiling)
+        pool_feats = ref.predict(pool)[1] if len(pool) > 1 else None
+    results["real_held_out"] = suite.score(ref, ceiling, label, _SPLITS.value, pool_feats)
     print(f"reference: {ref.workdir} (iteration {ref.step}; {', '.join(ref.categories)})")
     print(f"samples       ({len(samples):4d}): {fmt(results['samples'])}")
     print(f"real held-out ({len(ceiling):4d}): {fmt(results['real_held_out'])}  <- ceiling")
@@ -76,7 +79,7 @@ def main(argv):
             "min": float(dist.min()), "median": float(np.median(dist)),
             "per_sample": dist[:, 0].tolist(), "train_index": idx[:, 0].tolist(),
         }  # fmt: skip
-        _, real_dist = nearest_neighbours(ceiling, train)
+        _, real_dist = nearest_neighbours(ceiling, pool)
         print(
             f"nearest training shape, L2 in voxel space: samples min {dist.min():.2f} median "
             f"{np.median(dist):.2f}; real held-out median {np.median(real_dist):.2f} "

@@ -30,7 +30,8 @@ def held_out(ref, category: str | None = None):
     return val.voxels
 
 
-def drop_copies(voxels, train, tol: float = 1e-3):
-    """`voxels` without the grids that also occur in `train` (the ceiling must be unseen)."""
-    _, dist = nearest_neighbours(voxels, train)
-    return np.asarray(voxels)[dist[:, 0] > tol]
+def drop_copies(pool, voxels, tol: float = 1e-3):
+    """`pool` without the grids that also occur in `voxels`: the real shapes a held-out
+    ceiling is compared with must not contain the held-out shapes themselves."""
+    _, dist = nearest_neighbours(pool, voxels)
+    return np.asarray(pool)[dist[:, 0] > tol]
