@@ -29,9 +29,14 @@ def random_voxels(rng, n: int, r: int, rho: float) -> jax.Array:
 
 
 def box(rng, n: int, r: int, rho: float) -> jax.Array:
-    """One axis-aligned cube of volume ≈ rho·R³ hidden, at a uniformly random place."""
-    side = max(1, min(r, round(rho ** (1 / 3) * r)))
-    lo = jax.random.randint(rng, (n, 3, 1), 0, r - side + 1)
+    """One axis-aligned box of volume ≈ rho·R³ hidden, random proportions and place."""
+    k_size, k_pos = jax.random.split(rng)
+    # two sides in [√rho·R, R], the third makes the volume: it lands in [rho·R, R]
+    ab = jax.random.uniform(k_size, (n, 2), minval=rho**0.5 * r, maxval=r + 1.0)
+    ab = jnp.clip(jnp.floor(ab), 1, r)
+    c = jnp.clip(jnp.round(rho * r**3 / (ab[:, 0] * ab[:, 1])), 1, r)
+    side = jnp.concatenate([ab, c[:, None]], -1)[..., None]  # (n, 3, 1)
+    lo = jnp.floor(jax.random.uniform(k_pos, (n, 3, 1)) * (r - side + 1))
     idx = jnp.arange(r)
     inside = (idx >= lo) & (idx < lo + side)  # (n, 3, r) per axis
     hidden = inside[:, 0, :, None, None] & inside[:, 1, None, :, None] & inside[:, 2, None, None]
