@@ -1,0 +1,140 @@
+"""conv3d implementations against lax.conv_general_dilated: values, input- and kernel-gradients."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+from gvoxel.conv import IMPLS, choose_impl, conv3d, same_pads
+
+# (spatial shape, Cin, Cout, k, stride): every layer shape the nets use (channels reduced to
+# keep the file fast), plus odd sizes, k < s, k = 1, stride 1, non-cubic inputs.
+SHAPES = [
+    ((32, 32, 32), 1, 6, 16, 3),  # paper 1 / recovery2 / mid presets
+    ((11, 11, 11), 12, 5, 6, 2),  # paper 2 / mid 2
+    ((32, 32, 32), 1, 4, 9, 2),  # coop 1
+    ((16, 16, 16), 8, 6, 7, 2),  # coop 2
+    ((8, 8, 8), 8, 6, 4, 2),  # coop 3
+    ((32, 32, 32), 1, 4, 8, 2),  # small 1
+    ((16, 16, 16), 4, 6, 4, 2),  # small 2
+    ((64, 64, 64), 1, 3, 16, 3),  # 64^3 nets, multigrid 64
+    ((22, 22, 22), 6, 4, 6, 2),  # 64^3 nets layer 2
+    ((16, 16, 16), 1, 5, 8, 2),  # multigrid 16
+    ((4, 4, 4), 1, 5, 4, 1),  # multigrid 4, stride 1
+    ((13, 9, 10), 3, 4, 5, 2),  # odd, non-cubic, asymmetric SAME
+    ((7, 8, 9), 2, 3, 3, 1),  # stride 1
+    ((10, 11, 12), 2, 3, 2, 4),  # k < s
+    ((9, 9, 9), 2, 3, 1, 3),  # k = 1
+    ((5, 5, 5), 2, 3, 7, 2),  # kernel larger than the input
+    ((12, 12, 12), 2, 2, 5, 5),  # k == s
+]
+IDS = [f"{s[0]}-{ci}-{co}-k{k}-s{st}" for s, ci, co, k, st in SHAPES]
+# XLA's own gradients of the 64^3 reference are slow on CPU: run that one with -m slow
+PARAMS = [
+    pytest.param(c, id=i, marks=pytest.mark.slow) if c[0][0] == 64 else pytest.param(c, id=i)
+    for c, i in zip(SHAPES, IDS)
+]
+
+
+def _ref(x, w, s):
+    return lax.conv_general_dilated(
+        x, w, (s,) * 3, "SAME", dimension_numbers=("NDHWC", "DHWIO", "NDHWC")
+    )
+
+
+def _rel(a, b):
+    return float(jnp.linalg.norm(a - b) / (jnp.linalg.norm(b) + 1e-30))
+
+
+def _data(shape, cin, cout, k, batch=1, seed=0):
+    kx, kw = jax.random.split(jax.random.PRNGKey(seed))
+    x = jax.random.normal(kx, (batch, *shape, cin))
+    w = jax.random.normal(kw, (k, k, k, cin, cout))
+    return x, w
+
+
+@jax.jit(static_argnums=(2, 3))
+def _all_impls(x, w, s, impls):
+    """Values and VJPs of the reference and every impl, in one compile (keeps the file fast)."""
+    out = []
+    for conv in [_ref] + [lambda x, w, s, i=i: conv3d(x, w, s, i) for i in impls]:
+        y, vjp = jax.vjp(lambda x, w, conv=conv: conv(x, w, s), x, w)
+        g = jnp.cos(jnp.arange(y.size, dtype=y.dtype)).reshape(y.shape)  # fixed, non-constant
+        out.append((y, *vjp(g)))
+    return out
+
+
+@pytest.mark.parametrize("case", PARAMS)
+def test_matches_reference(case):
+    shape, cin, cout, k, s = case
+    x, w = _data(shape, cin, cout, k)
+    impls = IMPLS[1:] + ("auto",)
+    (y_ref, gx_ref, gw_ref), *ours = _all_impls(x, w, s, impls)
+    assert y_ref.shape == (x.shape[0], *(-(-n // s) for n in shape), cout)
+    for impl, (y, gx, gw) in zip(impls, ours):
+        assert y.shape == y_ref.shape, impl
+        assert _rel(y, y_ref) < 1e-5, impl
+        assert _rel(gx, gx_ref) < 1e-5, impl
+        assert _rel(gw, gw_ref) < 1e-5, impl
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_langevin_scan_and_weight_grad(impl):
+    """Grad to the input inside a scan (the sampler), then grad w.r.t. the kernel at samples."""
+    x, w = _data((11, 11, 11), 3, 4, 6)
+
+    def energy(w, y, conv):
+        return jnp.sum(jax.nn.relu(conv(y, w)) ** 2)
+
+    def sample(w, y, conv):
+        gy = jax.grad(lambda y: energy(w, y, conv))
+
+        def step(y, _):
+            return y + 1e-3 * gy(y), None
+
+        return lax.scan(step, y, None, length=3)[0]
+
+    def loss(w, conv):
+        y = jax.lax.stop_gradient(sample(w, x, conv))
+        return energy(w, y, conv)
+
+    ours = lambda y, w: conv3d(y, w, 2, impl)  # noqa: E731
+    ref = lambda y, w: _ref(y, w, 2)  # noqa: E731
+    assert _rel(jax.jit(sample, static_argnums=2)(w, x, ours), sample(w, x, ref)) < 1e-5
+    gw = jax.jit(jax.grad(loss), static_argnums=1)(w, ours)
+    assert _rel(gw, jax.grad(loss)(w, ref)) < 1e-4
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_vmap(impl):
+    x, w = _data((9, 9, 9), 2, 3, 4, batch=3)
+    y = jax.vmap(lambda xi: conv3d(xi[None], w, 2, impl)[0])(x)
+    assert _rel(y, _ref(x, w, 2)) < 1e-5
+
+
+def test_same_pads_matches_tensorflow_rule():
+    assert same_pads(32, 16, 3) == (7, 7)
+    assert same_pads(11, 6, 2) == (2, 3)
+    assert same_pads(32, 9, 2) == (3, 4)
+    assert same_pads(10, 2, 4) == (0, 0)
+
+
+def test_choose_impl():
+    for _, cin, cout, k, s in SHAPES:
+        assert choose_impl(32, cin, cout, k, s, "cpu") in IMPLS
+        assert choose_impl(32, cin, cout, k, s, "gpu") == "xla"
+        assert choose_impl(32, cin, cout, k, s, "tpu") == "xla"
+
+
+def test_unknown_impl():
+    x, w = _data((4, 4, 4), 1, 1, 2)
+    with pytest.raises(ValueError):
+        conv3d(x, w, 1, "nope")
+
+
+def test_dtype_follows_input():
+    x, w = _data((8, 8, 8), 2, 3, 4)
+    for impl in IMPLS:
+        assert conv3d(x, w.astype(jnp.float16), 2, impl).dtype == jnp.float32
+    assert np.isfinite(np.asarray(conv3d(x, w, 2, "fft"))).all()
