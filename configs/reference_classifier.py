@@ -38,7 +38,7 @@ def get_config(preset: str = "cpu"):
         c.train.checkpoint_every = 500
         c.train.keep_checkpoints = 1
     elif preset == "smoke":
-        c.data.resolution = 16
+        c.data.resolution = 8  # the net's smallest grid: fast to compile and run
         c.classifier.width = 4
         c.classifier.hidden = 8
         c.train.batch_size = 8
