@@ -1,0 +1,126 @@
+"""Killed runs resume exactly; SIGTERM checkpoints; divergence rolls back and backs off."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gvoxel import checkpoint, train
+from gvoxel.variants.synthesis import Synthesis
+from tests.test_train import assert_states_equal, final_state, smoke_config
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+SMOKE = os.path.join(ROOT, "configs", "synthesis.py") + ":smoke"
+ARGS = ["--config.train.num_iters=6", "--config.train.num_devices=1"]
+
+
+def cli(workdir, env_extra=None, wait=True):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", **(env_extra or {}))
+    cmd = [sys.executable, "-m", "gvoxel.main", f"--config={SMOKE}", f"--workdir={workdir}",
+           *ARGS]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    if wait:
+        proc.communicate(timeout=600)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("full")
+    cfg = smoke_config(**{"train.num_iters": 6, "train.num_devices": 1})
+    train.train_and_evaluate(cfg, str(workdir))
+    return final_state(workdir)
+
+
+def test_killed_mid_save_resumes_to_the_same_result(tmp_path, uninterrupted):
+    proc = cli(tmp_path, {"GVOXEL_FAULT": "save:4"})
+    assert proc.returncode == -signal.SIGKILL
+    # The interrupted save never shows up as a checkpoint; an earlier one survives.
+    steps = checkpoint.manager(str(tmp_path)).all_steps()
+    assert 2 in steps
+    proc = cli(tmp_path)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    step, state = final_state(tmp_path)
+    assert step == uninterrupted[0] == 6
+    assert_states_equal(state, uninterrupted[1])
+
+
+def test_sigkill_at_a_random_moment_resumes_exactly(tmp_path, uninterrupted):
+    proc = cli(tmp_path, wait=False)
+    deadline = time.time() + 300
+    metrics = tmp_path / "metrics" / "metrics.jsonl"
+    while time.time() < deadline and not (metrics.exists() and metrics.read_text().strip()):
+        time.sleep(0.2)
+    time.sleep(np.random.default_rng().uniform(0.0, 1.5))
+    proc.kill()
+    proc.communicate()
+    proc = cli(tmp_path)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    step, state = final_state(tmp_path)
+    assert step == 6
+    assert_states_equal(state, uninterrupted[1])
+
+
+def test_sigterm_checkpoints_before_exiting(tmp_path):
+    env = {"GVOXEL_FAULT": "none"}
+    args = ARGS
+    ARGS_SLOW = ["--config.train.num_iters=200", "--config.train.checkpoint_every=100",
+                 "--config.train.sample_every=100", "--config.train.num_devices=1"]
+    try:
+        globals()["ARGS"] = ARGS_SLOW
+        proc = cli(tmp_path, env, wait=False)
+    finally:
+        globals()["ARGS"] = args
+    metrics = tmp_path / "metrics" / "metrics.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (metrics.exists() and metrics.read_text().strip()):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=300)
+    assert proc.returncode == 0
+    logged = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    latest = checkpoint.manager(str(tmp_path)).latest_step()
+    assert latest is not None and latest >= max(logged) and latest < 100
+
+
+def _nan_at(step_no, only_above_step_size=None):
+    """Wraps Synthesis.train_step so the energy becomes NaN at one iteration."""
+    original = Synthesis.train_step
+
+    def train_step(self, state, batch):
+        new_state, metrics = original(self, state, batch)
+        hit = state["step"] + 1 == step_no
+        if only_above_step_size is not None:
+            hit = hit & (self.sampler.step_size > only_above_step_size)
+        metrics = dict(metrics, energy_syn=jnp.where(hit, jnp.nan, metrics["energy_syn"]))
+        return new_state, metrics
+
+    return train_step
+
+
+def test_nan_rolls_back_and_retries_with_smaller_step(tmp_path, monkeypatch):
+    monkeypatch.setattr(Synthesis, "train_step", _nan_at(3, only_above_step_size=0.06))
+    cfg = smoke_config(**{"train.num_iters": 4, "train.num_devices": 1})
+    train.train_and_evaluate(cfg, str(tmp_path))
+    meta = checkpoint.saved_meta(checkpoint.manager(str(tmp_path)))
+    assert meta["guard_retries"] == 1 and meta["guard_scale"] == 0.5
+    assert checkpoint.manager(str(tmp_path)).latest_step() == 4
+
+
+def test_persistent_nan_stops_with_a_clear_message_and_keeps_checkpoints(tmp_path, monkeypatch):
+    monkeypatch.setattr(Synthesis, "train_step", _nan_at(3))
+    cfg = smoke_config(**{"train.num_iters": 4, "train.num_devices": 1, "guard.max_retries": 2})
+    with pytest.raises(train.TrainingDiverged, match=r"iteration 3: non-finite energy_syn.*"
+                       r"2 rollback\(s\).*latest: 2"):
+        train.train_and_evaluate(cfg, str(tmp_path))
+    _, state, step = train.load_experiment(str(tmp_path))
+    assert step == 2
+    assert all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(state))
