@@ -18,6 +18,7 @@ RESUMABLE_KEYS = (
     "train.num_devices",
     "train.steps_per_dispatch",
     "guard",
+    "evals",
     "output",
 )
 

@@ -3,6 +3,7 @@
 import ml_collections
 
 from gvoxel import variants
+from gvoxel.metrics import evaluators
 
 
 def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
@@ -62,4 +63,5 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
 
     c.output = ml_collections.ConfigDict()
     c.output.formats = ("obj",)  # mesh formats written with every sample montage
+    evaluators.extend_config(c)  # evals.*: periodic sample-quality scores (off by default)
     return variants.extend_config(variant, c)

@@ -22,6 +22,7 @@ from jax.experimental import multihost_utils
 
 from gvoxel import checkpoint, config_utils, data, pipeline, sharding, variants, visual, writers
 from gvoxel.errors import ConfigError, GVoxelError, InputError
+from gvoxel.metrics import evaluators
 from gvoxel.variants.base import DataInfo
 
 
@@ -101,8 +102,9 @@ def write_outputs(exp: Experiment, state, out_dir: str, prefix: str, formats):
     if jax.process_index() != 0:
         return
     for name, grids in outputs.items():
-        visual.write_samples(np.asarray(jax.device_get(grids)), out_dir, f"{prefix}_{name}",
-                             formats=tuple(formats))
+        visual.write_samples(
+            np.asarray(jax.device_get(grids)), out_dir, f"{prefix}_{name}", formats=tuple(formats)
+        )
 
 
 class _Diverged(Exception):
@@ -143,17 +145,24 @@ def train_and_evaluate(
     t = config.train
     for key in ("log_every", "sample_every", "checkpoint_every"):
         if t[key] % t.steps_per_dispatch:
-            raise ConfigError(f"train.{key}={t[key]} is not a multiple of "
-                              f"train.steps_per_dispatch={t.steps_per_dispatch}")
+            raise ConfigError(
+                f"train.{key}={t[key]} is not a multiple of "
+                f"train.steps_per_dispatch={t.steps_per_dispatch}"
+            )
     train_set = load_training_data(config)
     mean = pipeline.data_mean(train_set.voxels, config.data.mean)
-    batches = pipeline.Batches(train_set.voxels - mean, t.batch_size, config.seed,
-                               labels=train_set.labels)
+    batches = pipeline.Batches(
+        train_set.voxels - mean, t.batch_size, config.seed, labels=train_set.labels
+    )
     info = DataInfo(train_set.resolution, len(train_set.voxels), batches.steps_per_epoch)
 
     mngr = checkpoint.manager(workdir, t.keep_checkpoints)
-    meta = {"config": json.loads(config_utils.to_json(config)),
-            "data_info": dataclasses.asdict(info), "guard_scale": 1.0, "guard_retries": 0}
+    meta = {
+        "config": json.loads(config_utils.to_json(config)),
+        "data_info": dataclasses.asdict(info),
+        "guard_scale": 1.0,
+        "guard_retries": 0,
+    }
     if mngr.latest_step() is not None:
         saved = checkpoint.saved_meta(mngr)
         for d in config_utils.check_resume(saved["config"], config, workdir, override_config):
@@ -171,15 +180,21 @@ def train_and_evaluate(
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         while True:
-            exp = Experiment(scaled_config(config, meta["guard_scale"]), info,
-                             t.num_devices or None)
+            exp = Experiment(
+                scaled_config(config, meta["guard_scale"]), info, t.num_devices or None
+            )
             if mngr.latest_step() is not None:
                 step, state, _ = checkpoint.restore(mngr, exp.abstract_state)
                 logging.info("resumed from checkpoint at iteration %d", step)
             else:
                 state, step = exp.init_state(config.seed, mean), 0
-            logging.info("training %s on %d shapes at %d^3; %d device(s)", config.variant,
-                         info.num_train, info.resolution, exp.mesh.size)
+            logging.info(
+                "training %s on %d shapes at %d^3; %d device(s)",
+                config.variant,
+                info.num_train,
+                info.resolution,
+                exp.mesh.size,
+            )
             try:
                 return _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop)
             except _Diverged as d:
@@ -191,8 +206,13 @@ def train_and_evaluate(
                         f"rollback(s); good checkpoints (latest: {good}) are kept in {workdir}"
                     ) from None
                 meta["guard_scale"] *= config.guard.backoff
-                logging.warning("diverged at %s; rolling back to checkpoint %s with step size "
-                                "and learning rate x%g", d, good, meta["guard_scale"])
+                logging.warning(
+                    "diverged at %s; rolling back to checkpoint %s with step size "
+                    "and learning rate x%g",
+                    d,
+                    good,
+                    meta["guard_scale"],
+                )
     finally:
         mngr.wait_until_finished()
         mngr.close()
@@ -207,6 +227,7 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
     batch_sharding = sharding.data_sharded(exp.mesh, leading=n > 1)
     samples_dir = os.path.join(workdir, "samples")
     voxels = exp.info.resolution**3
+    evaluate = evaluators.make_evaluator(config)
     t0, step0 = time.time(), step
     while step < t.num_iters:
         host = [batches.batch(i) for i in range(step, step + n)]
@@ -224,6 +245,12 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
             writer.write_scalars(step, metrics)
         if step % t.sample_every == 0 or step >= t.num_iters:
             write_outputs(exp, state, samples_dir, f"iter_{step:06d}", config.output.formats)
+            samples = exp.variant.outputs(state).get("samples")
+            scores = (
+                None if samples is None else evaluate(np.asarray(jax.device_get(samples)), step)
+            )
+            if scores:
+                writer.write_scalars(step, scores)
         if step % t.checkpoint_every == 0 or step >= t.num_iters or stop["signal"]:
             checkpoint.save(mngr, step, state, meta, force=True)
             _fault("save", step)
