@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gvoxel import visual
 from gvoxel.errors import ConfigError
 from gvoxel.variants.conditional import Conditional
 
@@ -47,3 +48,9 @@ def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None
         starts.append(np.asarray(s))
         results.append(np.asarray(r))
     return np.concatenate(starts), np.concatenate(results)
+
+
+def write_comparison(rows, titles, path):
+    """Rows (e.g. original / input / result) side by side, the first 8 shapes."""
+    n = min(len(rows[0]), 8)  # a readable figure; every shape is in the .npz files
+    visual.save_rows([r[:n] for r in rows], path, row_titles=titles)

@@ -60,11 +60,6 @@ def load_mask(path, shapes):
     return np.broadcast_to(mask > 0.5, shapes.shape)
 
 
-def write_comparison(rows, titles, path):
-    n = min(len(rows[0]), 8)  # a readable figure; every shape is in the .npz files
-    visual.save_rows([r[:n] for r in rows], path, row_titles=titles)
-
-
 def main(argv):
     if len(argv) > 1:
         raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -91,10 +86,11 @@ def main(argv):
     comparison = os.path.join(out, "comparison.png")
     if _CORRUPT.value is not None:
         err = np.asarray(recovery_error(result, shapes, visible))
-        write_comparison([shapes, inputs, result], ["original", "input", "recovered"], comparison)
+        rows = [shapes, inputs, result]
+        completion.write_comparison(rows, ["original", "input", "recovered"], comparison)
         print(f"recovery error over hidden voxels: {err.mean():.4f} (mean of {n} shapes)")
     else:
-        write_comparison([inputs, result], ["input", "recovered"], comparison)
+        completion.write_comparison([inputs, result], ["input", "recovered"], comparison)
     print(f"recovered {n} shapes (checkpoint {step}) to {out}/recovered.npz, {comparison}")
 
 

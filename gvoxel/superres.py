@@ -19,7 +19,6 @@ from absl import flags
 from gvoxel import cli, completion, data, train, visual
 from gvoxel.conditional_metrics import iou, voxel_error
 from gvoxel.errors import ConfigError, InputError
-from gvoxel.recover import write_comparison
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "a superres training workdir")
 _INPUT = flags.DEFINE_string("input", None, "low-res (or high-res original) shapes")
@@ -62,10 +61,11 @@ def main(argv):
     comparison = os.path.join(out, "comparison.png")
     if original is not None:
         err, overlap = np.asarray(voxel_error(result, original)), np.asarray(iou(result, original))
-        write_comparison([original, inputs, result], ["original", "input", "result"], comparison)
+        rows = [original, inputs, result]
+        completion.write_comparison(rows, ["original", "input", "result"], comparison)
         print(f"per-voxel error {err.mean():.4f}, IoU {overlap.mean():.3f} (mean of {len(low)})")
     else:
-        write_comparison([inputs, result], ["input", "result"], comparison)
+        completion.write_comparison([inputs, result], ["input", "result"], comparison)
     print(f"up-scaled {len(low)} shapes x{factor} (checkpoint {step}) to {out}/superres.npz")
 
 
