@@ -62,7 +62,8 @@ class Experiment:
         self.variant = variants.get(config, info)
         self.mesh = sharding.make_mesh(num_devices)
         sharding.check_divisible("train.batch_size", config.train.batch_size, self.mesh)
-        sharding.check_divisible("sampler.num_chains", config.sampler.num_chains, self.mesh)
+        if "chains" in self.variant.sharded_keys:
+            sharding.check_divisible("sampler.num_chains", config.sampler.num_chains, self.mesh)
         abstract = jax.eval_shape(
             self.variant.init, jax.random.PRNGKey(0), jnp.zeros((info.resolution,) * 3)
         )
