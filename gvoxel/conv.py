@@ -36,19 +36,33 @@ def same_pads(n: int, k: int, s: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) -> str:
-    """Pick the fastest implementation for one layer shape (measured on the 2-core dev CPU).
+def fft_gain(n: int, k: int, stride: int) -> float:
+    """Dense direct MACs / polyphase-FFT contraction MACs (real), per Cin*Cout channel pair.
 
-    Keyed on input spatial size n, channels, kernel size k, stride and backend:
-    * not CPU (GPU/TPU): "xla" (cuDNN and friends handle strided grads fine).
-    * CPU, stride 1 or k == 1 or tiny layers: "xla" (no dilation problem to fix).
-    * CPU otherwise: "fft" (polyphase FFT), see benchmarks/conv_layers.py for the table.
+    Direct: out^3 k^3. FFT: s^3 phases x M^2 (M//2+1) frequencies x 4 real MACs per complex MAC
+    (M = out + ceil(k/s) - 1). The FFTs themselves scale with Cin + Cout only and are ignored.
     """
-    if backend != "cpu":
+    out = -(-n // stride)
+    m = out + -(-k // stride) - 1
+    return (out * k) ** 3 / (4 * stride**3 * m * m * (m // 2 + 1))
+
+
+def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) -> str:
+    """Pick the implementation for one layer shape (rule from benchmarks/conv_layers.py runs).
+
+    * Not CPU: "xla" (cuDNN etc. differentiate strided convs fine; FFT gains nothing there).
+    * CPU, stride 1, k <= stride (no overlapping taps) or k == 1: "xla" (no dilation problem).
+    * CPU, strided, big kernel: "fft" when it saves enough FLOPs, `fft_gain` >= 3. Measured on
+      2 cores, batch 5, in a Langevin scan, step time vs xla: 16^3/3 on 32^3 4.5x faster
+      (fft_gain 22), 9^3/2 on 32^3 5.5x (21), 7^3/2 on 16^3 2.2x (7.6), 6^3/2 on 11^3 1.8x
+      (4.6); 4^3/2 on 8^3 (1.7): fft 2x slower, so keep xla below the threshold.
+    * "s2d" (polyphase stride-1 XLA conv) was never the fastest on CPU; kept as an option.
+    Channels do not enter the rule: FFT and direct costs both scale with Cin*Cout.
+    """
+    del cin, cout
+    if backend != "cpu" or stride == 1 or k <= stride:
         return "xla"
-    if stride == 1 or k == 1:
-        return "xla"
-    return "fft"
+    return "fft" if fft_gain(n, k, stride) >= 3.0 else "xla"
 
 
 def _xla(x, kernel, stride):
