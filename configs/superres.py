@@ -31,9 +31,8 @@ def get_config(preset: str = "cpu"):
         c.model.net = "16@6/3,16@4/2"
         c.train.batch_size = 4
         c.sampler.steps = 20
-        c.sampler.step_size = 0.1
-        c.optim.lr = 0.005
-        c.train.num_iters = 80
+        c.sampler.step_size = 0.03
+        c.train.num_iters = 40
         c.train.sample_every = 50
         c.train.checkpoint_every = 50
     elif preset == "smoke":
