@@ -201,6 +201,8 @@ def conv3d(x: jax.Array, kernel: jax.Array, stride: int, impl: str = "auto") -> 
     if impl == "auto":
         k, _, _, cin, cout = kernel.shape
         impl = choose_impl(x.shape[1], cin, cout, k, stride, jax.default_backend())
+        if x.dtype != jnp.float32 and impl == "fft":
+            impl = "xla"  # FFTs need float32; reduced precision is for accelerators anyway
     if impl == "xla":
         return _xla(x, kernel, stride)
     if impl == "s2d":
