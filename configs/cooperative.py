@@ -3,7 +3,9 @@
     python -m gvoxel.main --config=configs/cooperative.py:cpu --workdir=runs/coop_chair
     python -m gvoxel.generate --workdir=runs/coop_chair --num=16 --out=runs/coop_chair/gen
 
-Data are rescaled to [−1, 1] inside the step, so data.mean is 'none' (any value works).
+The generator works in [−1, 1] (tanh); the descriptor in the core model's domain
+(occupancies minus data.mean); δ is in the descriptor's units, where the paper's δ = 0.3 on
+[−1, 1] data is δ = 0.15 (see gvoxel/variants/cooperative.py).
 
 Presets:
   paper  §6.4: descriptor 64@9³/2, 128@7³/2, 256@4³/2, fc; generator fc → 4³ kernels,
@@ -18,12 +20,11 @@ from gvoxel.default_config import base_config
 
 def get_config(preset: str = "cpu"):
     c = base_config("cooperative")
-    c.data.mean = "none"
-    c.sampler.step_size = 0.3  # δ; Δτ = δ² = 0.09
+    c.sampler.step_size = 0.15  # δ = 0.3 (Δτ = 0.09) on [−1, 1] data
     c.sampler.steps = 20
     c.sampler.noise_off_iter = -1  # Langevin noise on throughout
     c.sampler.persistent = False  # chains start from g(Z) every iteration
-    c.sampler.reference_std = 1.0
+    c.sampler.reference_std = 0.5
     c.optim.lr = 0.001
     c.optim.b1 = 0.4
     c.generator.lr = 0.0003
@@ -34,14 +35,16 @@ def get_config(preset: str = "cpu"):
         c.sampler.num_chains = 50
         c.train.num_iters = 3000
     elif preset == "cpu":
-        c.model.net = "32@9/3,64@4/2"
+        c.model.net = "16@8/4,32@4/2"
         c.generator.channels = (64, 32, 16)
+        c.generator.lr = 0.001  # a short run: the generator must keep up with θ
+        c.sampler.noise_off_iter = 50  # on short runs noisy revisions teach θ only denoising
         c.train.batch_size = 16
         c.sampler.num_chains = 16
-        c.train.num_iters = 600
+        c.train.num_iters = 300
         c.train.log_every = 10
-        c.train.sample_every = 100
-        c.train.checkpoint_every = 100
+        c.train.sample_every = 50
+        c.train.checkpoint_every = 50
     elif preset == "smoke":
         c.model.net = "tiny"
         c.data.resolution = 16

@@ -6,8 +6,12 @@ synthesized examples (mode shifting), and update α by regressing Ỹ on Z, eq. 
 generator learns from the revision). The generator becomes a one-pass sampler and the
 initialiser of the descriptor's chains.
 
-Data are rescaled to [−1, 1] inside the step (the range of g's tanh), whatever `data.mean`
-the loop removed: Y = 2·(batch + data_mean) − 1. Outputs go back to [0, 1].
+Two domains, one affine map apart. The generator works in [−1, 1] (its tanh; the paper's data
+scaling): Y = 2·V − 1 for occupancies V. The descriptor keeps the core model's domain, the
+occupancies with the loop's `data.mean` removed, D = V − mean, where its Gaussian reference
+N(0, s²I) sits near the data. (With the descriptor on [−1, 1] data the reference pulls every
+voxel of every chain towards 0, far from all data, and on short runs g collapsed to empty
+grids.) A Langevin step of δ on D is one of 2δ on Y, so the paper's δ = 0.3 is δ = 0.15 here.
 """
 
 from __future__ import annotations
@@ -104,10 +108,20 @@ class Cooperative:
         variables = {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]}
         return self.generator.apply(variables, z, train=False)
 
+    @staticmethod
+    def to_descriptor(state, y):
+        """[−1, 1] (generator) → mean-removed occupancies (descriptor)."""
+        return (y + 1.0) / 2.0 - state["data_mean"]
+
+    @staticmethod
+    def from_descriptor(state, d):
+        return 2.0 * (d + state["data_mean"]) - 1.0
+
     def refine(self, state, rng, y, num_steps, noise=True):
-        """Mode seeking from y: `num_steps` Langevin steps of the descriptor."""
-        chain, _ = self.core.langevin(state["params"], rng, y, num_steps, noise)
-        return chain.position
+        """Mode seeking from y ([−1, 1]): `num_steps` Langevin steps of the descriptor."""
+        d = self.to_descriptor(state, y)
+        chain, _ = self.core.langevin(state["params"], rng, d, num_steps, noise)
+        return self.from_descriptor(state, chain.position)
 
     def init(self, rng, data_mean):
         k_d, k_g, k_z, rng = jax.random.split(rng, 4)
@@ -128,7 +142,7 @@ class Cooperative:
 
     def train_step(self, state, batch):
         """batch: {"voxels": observed, mean-removed (B, R, R, R), "labels": (B,)}."""
-        observed = 2.0 * (batch["voxels"] + state["data_mean"]) - 1.0
+        observed = batch["voxels"]  # mean removed: the descriptor's domain
         rng, k_z, k_eps, k_lang = jax.random.split(state["rng"], 4)
         z = self.latents(k_z, self.num_chains)
 
@@ -151,7 +165,7 @@ class Cooperative:
         params = state["params"]
         (loss, (f_obs, f_syn)), grads = jax.value_and_grad(
             energy.mode_shifting_loss, argnums=1, has_aux=True
-        )(self.core.descriptor_fn, params, observed, revised)
+        )(self.core.descriptor_fn, params, observed, self.to_descriptor(state, revised))
         updates, opt_state = self.core.tx.update(grads, state["opt_state"], params)
         params = optax.apply_updates(params, updates)
 
@@ -172,10 +186,12 @@ class Cooperative:
             "f_syn": jnp.mean(f_syn),
             "gen_loss": jnp.mean(_sum_sq(residual)) / (2 * self.sigma**2),
             "revision": jnp.mean(dist),  # ‖Ỹ − g(Z)‖, what MCMC teaching drives down
+            # read by the loop's guard, in the descriptor's domain like Synthesis's
+            "sample_norm": jnp.sqrt(jnp.mean(_sum_sq(self.to_descriptor(state, revised)))),
             "grad_norm": optax.global_norm(grads),
             "gen_grad_norm": optax.global_norm(gen_grads),
             "occupancy_gen": jnp.mean(y_gen > 0),
-            "occupancy_obs": jnp.mean(observed > 0),
+            "occupancy_obs": jnp.mean(observed + state["data_mean"] > 0.5),
         }
         new_state = dict(
             state,

@@ -1,0 +1,199 @@
+"""Cooperative learning (Algorithm 3): the generator, MCMC teaching, the generate CLI."""
+
+import os
+import re
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gvoxel import generate, train
+from gvoxel import generator as gen
+from gvoxel.conv import conv3d
+from gvoxel.errors import ConfigError, InputError
+from gvoxel.variants.base import DataInfo
+from tests.test_train import assert_states_equal, final_state, smoke_config
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+
+
+def coop_config(**overrides):
+    return smoke_config("cooperative", **{"train.num_devices": 1, **overrides})
+
+
+def test_transposed_conv_is_the_adjoint_of_the_strided_conv():
+    # <conv(y), x> == <y, conv_transpose(x)> for every x, y: what makes it a transposed conv.
+    k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
+    kernel = jax.random.normal(k1, (4, 4, 4, 3, 5))
+    y = jax.random.normal(k2, (2, 8, 8, 8, 3))
+    x = jax.random.normal(k3, (2, 4, 4, 4, 5))
+    for impl in ("xla", "fft"):
+        lhs = jnp.vdot(conv3d(y, kernel, 2, impl="xla"), x)
+        up = gen.conv_transpose3d(x, kernel, 2, impl)
+        assert up.shape == y.shape
+        np.testing.assert_allclose(lhs, jnp.vdot(y, up), rtol=1e-4)
+
+
+def test_generator_maps_latents_to_grids_in_range():
+    g = gen.Generator(resolution=16, channels=(8, 4, 4), upsample=(1, 2, 2, 2))
+    z = jax.random.normal(jax.random.PRNGKey(0), (3, 10))
+    variables = g.init(jax.random.PRNGKey(1), z, train=False)
+    y, _ = g.apply(variables, z, train=True, mutable=["batch_stats"])
+    assert y.shape == (3, 16, 16, 16)
+    assert float(jnp.max(jnp.abs(y))) <= 1.0
+    assert float(jnp.std(y[0] - y[1])) > 0  # different Z, different shapes
+
+
+def test_generator_that_cannot_reach_the_resolution_is_a_config_error():
+    cfg = coop_config(**{"generator.upsample": (1, 2, 2, 3)})
+    with pytest.raises(ConfigError, match="does not divide the data resolution 16"):
+        train.Experiment(cfg, DataInfo(16, 16, 4), 1)
+    cfg = coop_config(**{"generator.upsample": (2, 2, 2)})
+    with pytest.raises(ConfigError, match="needs 4 positive factors"):
+        train.Experiment(cfg, DataInfo(16, 16, 4), 1)
+
+
+def toy_data(n=32, r=8, seed=0):
+    """Boxes of random size and position: a simple distribution the descriptor can learn."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n, r, r, r), np.float32)
+    for v in out:
+        lo = rng.integers(0, r // 2, 3)
+        hi = lo + rng.integers(2, r // 2 + 1, 3)
+        v[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = 1.0
+    return out
+
+
+def test_mcmc_teaching_shrinks_the_revision():
+    """‖Ỹ − g(Z)‖ falls as g learns where the descriptor's Langevin dynamics take its output
+    (deterministic revision, so the distance is all teaching, no noise floor)."""
+    cfg = coop_config(
+        **{
+            "data.resolution": 8,
+            "model.net": "8@3/2",
+            "generator.channels": (16, 8),
+            "generator.upsample": (1, 2, 2),
+            "generator.lr": 0.001,
+            "sampler.steps": 10,
+            "sampler.noise_off_iter": 0,
+            "train.batch_size": 16,
+            "sampler.num_chains": 16,
+        }
+    )
+    data = toy_data()
+    mean = data.mean(0)
+    exp = train.Experiment(cfg, DataInfo(8, len(data), 2), 1)
+    state = exp.init_state(0, mean)
+    step = jax.jit(exp.variant.train_step)
+    revision = []
+    for i in range(100):
+        batch = {"voxels": data[(i % 2) * 16 :][:16] - mean, "labels": np.zeros(16, np.int32)}
+        state, metrics = step(state, batch)
+        revision.append(float(metrics["revision"]))
+    early, late = np.mean(revision[:5]), np.mean(revision[-5:])
+    assert late < 0.5 * early, (early, late)
+    # The metric is what it says: revising g(Z) again gives that distance.
+    z = exp.variant.latents(jax.random.PRNGKey(5), 16)
+    y = exp.variant.generate(state, z)
+    again = exp.variant.refine(state, jax.random.PRNGKey(6), y, 10, noise=False)
+    dist = float(jnp.mean(jnp.sqrt(jnp.sum(jnp.square(again - y), axis=(1, 2, 3)))))
+    assert 0.5 * late < dist < 2.0 * late, (dist, late)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """A smoke run trained straight to 4 iterations, shared by the tests below."""
+    workdir = tmp_path_factory.mktemp("coop") / "full"
+    train.train_and_evaluate(coop_config(), str(workdir))
+    return workdir
+
+
+def test_interpolation_endpoints_are_the_generated_endpoints(smoke_run):
+    exp, state, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    v = exp.variant
+    z = v.latents(jax.random.PRNGKey(3), 2)
+    strip = jax.jit(v.generate)(state, generate.interpolation_latents(z[0], z[1], 5))
+    ends = jax.jit(v.generate)(state, z)
+    np.testing.assert_allclose(strip[0], ends[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(strip[-1], ends[1], rtol=1e-5, atol=1e-7)
+    apart = float(jnp.mean(jnp.abs(ends[1] - ends[0])))
+    assert float(jnp.mean(jnp.abs(strip[2] - ends[0]))) > 0.2 * apart  # the middle is between
+
+
+def test_smoke_trains_resumes_bit_exactly_and_samples(smoke_run, tmp_path):
+    full, part = smoke_run, tmp_path / "part"
+    for name in ("samples", "generated"):
+        assert os.path.exists(full / "samples" / f"iter_000004_{name}.png")
+    train.train_and_evaluate(coop_config(**{"train.num_iters": 2}), str(part))
+    train.train_and_evaluate(coop_config(), str(part))
+    (step_a, a), (step_b, b) = final_state(full), final_state(part)
+    assert step_a == step_b == 4
+    assert_states_equal(a, b)
+    # Generator, batch statistics and both optimizers are in the checkpoint, and they moved.
+    exp = train.Experiment(coop_config(), DataInfo(16, 14, 3), 1)
+    init = exp.init_state(coop_config().seed, np.zeros((16,) * 3, np.float32))
+    for key in ("gen_params", "gen_batch_stats", "gen_opt_state", "params"):
+        moved = [
+            not np.array_equal(np.asarray(x), np.asarray(y))
+            for x, y in zip(jax.tree.leaves(a[key]), jax.tree.leaves(init[key]))
+        ]
+        assert any(moved), key
+
+
+def test_generate_cli_samples_does_arithmetic_and_rejects_bad_input(smoke_run, tmp_path):
+    out = tmp_path / "gen"
+    proc = run_generate(f"--workdir={smoke_run}", f"--out={out}", "--num=3", "--refine_steps=2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with np.load(out / "refined.npz") as f:
+        grids = f["voxels"]
+    assert grids.shape == (3, 16, 16, 16) and grids.min() >= 0 and grids.max() <= 1
+    with np.load(out / "latents.npz") as f:
+        assert f["z"].shape == (3, 8)
+
+    # Arithmetic from given latents: one row a, b, c, a − b + c.
+    z = np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32)
+    np.savez(tmp_path / "z.npz", z=z)
+    proc = run_generate(
+        f"--workdir={smoke_run}", f"--out={out}", "--arithmetic", f"--latents={tmp_path / 'z.npz'}"
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with np.load(out / "arithmetic.npz") as f:
+        row = f["voxels"]
+    assert row.shape == (1, 4, 16, 16, 16) and os.path.exists(out / "arithmetic.png")
+    exp, state, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    want = exp.variant.postprocess(
+        state, exp.variant.generate(state, jnp.asarray(z[:1] - z[1:2] + z[2:]))
+    )
+    np.testing.assert_allclose(row[0, 3], np.asarray(want)[0], atol=1e-5)
+
+    # Bad input: one line, exit 2.
+    proc = run_generate(f"--workdir={smoke_run}", f"--out={out}", "--interpolate=1")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "error: --interpolate needs at least 2" in proc.stderr
+
+
+def test_bad_latent_files_are_input_errors(tmp_path):
+    np.savez(tmp_path / "wrong.npz", z=np.zeros((3, 5)))
+    np.savez(tmp_path / "noz.npz", w=np.zeros((3, 8)))
+    np.savez(tmp_path / "nan.npz", z=np.full((3, 8), np.nan))
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    for name, needle in [
+        ("wrong.npz", "must be (N, 8)"),
+        ("noz.npz", "no array 'z'"),
+        ("nan.npz", "NaN"),
+        ("junk.npz", "not a readable"),
+        ("nope.npz", "no such file"),
+    ]:
+        with pytest.raises(InputError, match=re.escape(needle)):
+            generate.load_latents(str(tmp_path / name), 8)
+
+
+def run_generate(*args):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    return subprocess.run(
+        [sys.executable, "-m", "gvoxel.generate", *args],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
+    )  # fmt: skip
