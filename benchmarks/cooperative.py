@@ -1,0 +1,116 @@
+"""Generator-only sampling vs Langevin-from-noise sampling: shapes per second and quality.
+
+    python benchmarks/cooperative.py                                   # untrained nets: speed
+    python benchmarks/cooperative.py --coop=runs/coop_chair --synthesis=runs/chair --num=64
+
+Speed: one forward pass of g (cooperative), g + K Langevin steps of its descriptor, and the
+core model's K Langevin steps from noise (synthesis), each jitted, timed after a warm-up.
+Without workdirs the nets are the `cpu` presets freshly initialised (speed does not depend
+on training). Quality (trained runs only): L2 distance of each sample to its nearest
+`bundled:chair32` training shape (gvoxel.metrics.neighbours; ~0 = a copy) and the occupancy
+(fraction of voxels > 0.5) of samples vs training shapes. The machine is shared: compare
+ratios from one invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import time
+
+import jax
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+from gvoxel import train  # noqa: E402
+from gvoxel.metrics.neighbours import nearest_neighbours  # noqa: E402
+from gvoxel.variants.base import DataInfo  # noqa: E402
+
+
+def preset(name, which="cpu"):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "configs", f"{name}.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.get_config(which)
+
+
+def experiment(workdir, config_name):
+    """(experiment, state, trained?) from a workdir, or the cpu preset freshly initialised."""
+    if workdir:
+        exp, state, _ = train.load_experiment(workdir, num_devices=1)
+        return exp, state, True
+    cfg = preset(config_name)
+    exp = train.Experiment(cfg, DataInfo(32, 700, 40), 1)
+    return exp, exp.init_state(0, np.zeros((32,) * 3, np.float32)), False
+
+
+def timed(fn, state, num, steps, repeats):
+    f = jax.jit(fn, static_argnums=(2, 3))
+    rng = jax.random.PRNGKey(0)
+    out = jax.block_until_ready(f(state, rng, num, steps))  # compile + warm-up
+    times = []
+    for i in range(repeats):
+        t = time.perf_counter()
+        out = jax.block_until_ready(f(state, jax.random.PRNGKey(i + 1), num, steps))
+        times.append(time.perf_counter() - t)
+    return num / min(times), np.asarray(out)
+
+
+def quality(grids, train_voxels):
+    _, dist = nearest_neighbours(
+        grids.reshape(len(grids), -1), train_voxels.reshape(len(train_voxels), -1)
+    )
+    occ = (grids > 0.5).mean(axis=(1, 2, 3))
+    return {"nn_l2_mean": float(dist.mean()), "occupancy_mean": float(occ.mean()),
+            "occupancy_std": float(occ.std())}  # fmt: skip
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--coop", help="cooperative workdir (default: untrained cpu preset)")
+    p.add_argument("--synthesis", help="synthesis workdir (default: untrained cpu preset)")
+    p.add_argument("--num", type=int, default=16, help="shapes per call")
+    p.add_argument("--steps", type=int, default=0, help="Langevin steps (default: config K)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--json", help="also write the results here")
+    a = p.parse_args()
+
+    coop, coop_state, coop_trained = experiment(a.coop, "cooperative")
+    syn, syn_state, syn_trained = experiment(a.synthesis, "synthesis")
+    k_coop = a.steps or coop.config.sampler.steps
+    k_syn = a.steps or syn.config.sampler.steps
+    c, s = coop.variant.synthesize, syn.variant.synthesize
+    runs = {
+        "generator (1 pass)": (c, coop_state, 0, coop_trained),
+        f"generator + {k_coop} Langevin": (c, coop_state, k_coop, coop_trained),
+        f"Langevin from noise, {k_syn} steps": (s, syn_state, k_syn, syn_trained),
+    }
+    train_voxels = None
+    if coop_trained or syn_trained:
+        train_voxels = train.load_training_data((coop if coop_trained else syn).config).voxels
+        results = {"training set": quality(train_voxels[: a.num].astype(np.float32), train_voxels)}
+        results["training set"]["shapes_per_s"] = float("nan")
+    else:
+        results = {}
+    for name, (fn, state, steps, trained) in runs.items():
+        rate, grids = timed(fn, state, a.num, steps, a.repeats)
+        results[name] = {"shapes_per_s": rate}
+        if trained:
+            results[name].update(quality(grids, train_voxels))
+    print(f"{jax.devices()[0].device_kind}, {a.num} shapes per call")
+    print(f"{'':34s} {'shapes/s':>9s} {'NN L2':>7s} {'occupancy':>15s}")
+    for name, r in results.items():
+        q = (f"{r['nn_l2_mean']:7.2f} {r['occupancy_mean']:7.3f} ± {r['occupancy_std']:.3f}"
+             if "nn_l2_mean" in r else "  (untrained)")  # fmt: skip
+        print(f"{name:34s} {r['shapes_per_s']:9.1f} {q}")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
