@@ -55,14 +55,18 @@ def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) 
     * CPU, strided, big kernel: "fft" when it saves enough FLOPs, `fft_gain` >= 3. Measured on
       2 cores, batch 5, in a Langevin scan, step time vs xla: 16^3/3 on 32^3 4.5x faster
       (fft_gain 22), 9^3/2 on 32^3 5.5x (21), 7^3/2 on 16^3 2.2x (7.6), 6^3/2 on 11^3 1.8x
-      (4.6); 4^3/2 on 8^3 (1.7): fft 2x slower, so keep xla below the threshold.
+      (4.6). Below the threshold a layer still takes "fft" when another layer of the net
+      does: mixing the two in one Langevin scan measured 17x slower than all-fft (net
+      32@6^3/3, 64@4^3/2, 16 chains: 10.8 vs 187 chain-steps/s), although each layer alone
+      is as fast either way. Since one layer's choice cannot see the others, every strided
+      CPU layer with k > stride takes "fft".
     * "s2d" (polyphase stride-1 XLA conv) was never the fastest on CPU; kept as an option.
     Channels do not enter the rule: FFT and direct costs both scale with Cin*Cout.
     """
     del cin, cout
     if backend != "cpu" or stride == 1 or k <= stride:
         return "xla"
-    return "fft" if fft_gain(n, k, stride) >= 3.0 else "xla"
+    return "fft"
 
 
 def _xla(x, kernel, stride):

@@ -71,13 +71,16 @@ class Descriptor(nn.Module):
     """
 
     layers: Sequence[tuple[int, int, int]] = NET_PRESETS["synthesis"]
+    # N(0, init_std²) weights as in the authors' code (0.001); 0 = LeCun normal (1/fan-in),
+    # which keeps f's scale O(1) so Adam's first steps do not blow it up.
     init_std: float = 0.001
     conv_impl: str = "auto"
     dtype: jnp.dtype = jnp.float32  # compute dtype; parameters stay float32
 
     @nn.compact
     def __call__(self, y: jax.Array, features: bool = False):
-        init = nn.initializers.normal(self.init_std)
+        init = (nn.initializers.normal(self.init_std) if self.init_std > 0
+                else nn.initializers.lecun_normal())
         h = y[..., None].astype(self.dtype)
         maps = []
         for i, (filters, k, stride) in enumerate(self.layers):
