@@ -25,8 +25,10 @@ _CONFIG = config_flags.DEFINE_config_file(
     "config", "configs/classification.py:cpu", "configs/classification.py:preset",
     lock_config=True,
 )  # fmt: skip
-_WORKDIR = flags.DEFINE_string("workdir", None, "a descriptor (synthesis) run on all categories")
-_OUT = flags.DEFINE_string("out", None, "also write the results as JSON here")
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "a descriptor (synthesis) run on all categories", allow_override=True
+)
+_OUT = flags.DEFINE_string("out", None, "also write the results as JSON here", allow_override=True)
 flags.mark_flags_as_required(["workdir"])
 
 SPLIT_KEYS = ("path", "category", "resolution", "val_fraction", "seed")

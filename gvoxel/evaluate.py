@@ -24,17 +24,33 @@ from gvoxel.metrics import reference as reference_lib
 from gvoxel.metrics import suite
 from gvoxel.metrics.neighbours import nearest_neighbours
 
-_SAMPLES = flags.DEFINE_string("samples", None, "generated grids (.npz with key voxels, ...)")
+_SAMPLES = flags.DEFINE_string(
+    "samples", None, "generated grids (.npz with key voxels, ...)", allow_override=True
+)
 _REFERENCE = flags.DEFINE_string(
-    "reference", reference_lib.BUNDLED, "'bundled' (the shipped weights) or a classifier workdir"
+    "reference",
+    reference_lib.BUNDLED,
+    "'bundled' (the shipped weights) or a classifier workdir",
+    allow_override=True,
 )
-_CATEGORY = flags.DEFINE_string("category", None, "the category the samples should show")
+_CATEGORY = flags.DEFINE_string(
+    "category", None, "the category the samples should show", allow_override=True
+)
 _TRAIN = flags.DEFINE_string(
-    "train", None, "the generator's training shapes: FID reference and nearest-neighbour pool"
+    "train",
+    None,
+    "the generator's training shapes: FID reference and nearest-neighbour pool",
+    allow_override=True,
 )
-_SPLITS = flags.DEFINE_integer("splits", 10, "Inception-score splits (Table 1 uses 10)")
-_SHOW = flags.DEFINE_integer("show", 8, "samples drawn beside their nearest neighbour")
-_OUT = flags.DEFINE_string("out", None, "output folder (default: next to --samples)")
+_SPLITS = flags.DEFINE_integer(
+    "splits", 10, "Inception-score splits (Table 1 uses 10)", allow_override=True
+)
+_SHOW = flags.DEFINE_integer(
+    "show", 8, "samples drawn beside their nearest neighbour", allow_override=True
+)
+_OUT = flags.DEFINE_string(
+    "out", None, "output folder (default: next to --samples)", allow_override=True
+)
 flags.mark_flags_as_required(["samples"])
 
 

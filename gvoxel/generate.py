@@ -23,17 +23,33 @@ from gvoxel import cli, train, visual
 from gvoxel.data.dataset import atomic_output, save_voxels
 from gvoxel.errors import ConfigError, InputError
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "a cooperative training workdir")
-_OUT = flags.DEFINE_string("out", None, "output folder")
-_NUM = flags.DEFINE_integer("num", 16, "shapes to sample (ignored with --latents)")
-_REFINE = flags.DEFINE_integer("refine_steps", 0, "Langevin steps of the descriptor after g")
-_NOISE = flags.DEFINE_bool("noise", True, "Langevin noise while refining")
-_INTERP = flags.DEFINE_integer("interpolate", 0, "shapes per interpolation strip (>= 2)")
-_ARITH = flags.DEFINE_bool("arithmetic", False, "latent arithmetic z_a − z_b + z_c")
-_LATENTS = flags.DEFINE_string("latents", None, "FILE.npz with z (N, latent_dim)")
-_SEED = flags.DEFINE_integer("seed", 0, "PRNG seed")
-_STEP = flags.DEFINE_integer("step", None, "checkpoint iteration (default: latest)")
-_FORMATS = flags.DEFINE_list("formats", ["obj"], "mesh formats: obj, ply, stl, glb")
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "a cooperative training workdir", allow_override=True
+)
+_OUT = flags.DEFINE_string("out", None, "output folder", allow_override=True)
+_NUM = flags.DEFINE_integer(
+    "num", 16, "shapes to sample (ignored with --latents)", allow_override=True
+)
+_REFINE = flags.DEFINE_integer(
+    "refine_steps", 0, "Langevin steps of the descriptor after g", allow_override=True
+)
+_NOISE = flags.DEFINE_bool("noise", True, "Langevin noise while refining", allow_override=True)
+_INTERP = flags.DEFINE_integer(
+    "interpolate", 0, "shapes per interpolation strip (>= 2)", allow_override=True
+)
+_ARITH = flags.DEFINE_bool(
+    "arithmetic", False, "latent arithmetic z_a − z_b + z_c", allow_override=True
+)
+_LATENTS = flags.DEFINE_string(
+    "latents", None, "FILE.npz with z (N, latent_dim)", allow_override=True
+)
+_SEED = flags.DEFINE_integer("seed", 0, "PRNG seed", allow_override=True)
+_STEP = flags.DEFINE_integer(
+    "step", None, "checkpoint iteration (default: latest)", allow_override=True
+)
+_FORMATS = flags.DEFINE_list(
+    "formats", ["obj"], "mesh formats: obj, ply, stl, glb", allow_override=True
+)
 flags.mark_flags_as_required(["workdir", "out"])
 
 

@@ -22,18 +22,34 @@ from gvoxel import cli, completion, corruption, data, train, visual
 from gvoxel.conditional_metrics import recovery_error
 from gvoxel.errors import ConfigError, InputError
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "a recovery training workdir")
-_INPUT = flags.DEFINE_string("input", None, "shapes (.npz/.npy/.binvox/.mat or bundled:NAME)")
-_MASK = flags.DEFINE_string("mask", None, "visibility mask file (1 = visible)")
-_CORRUPT = flags.DEFINE_float("corrupt", None, "hide this fraction of each input's voxels")
-_KIND = flags.DEFINE_enum("kind", None, list(corruption.KINDS[:-1]), "with --corrupt")
-_NUM = flags.DEFINE_integer("num", 0, "use the first NUM input shapes (0 = all)")
-_SEED = flags.DEFINE_integer("seed", 0, "PRNG seed (masks and Langevin noise)")
-_STEPS = flags.DEFINE_integer("steps", None, "Langevin steps (default: the config's K)")
-_NOISE = flags.DEFINE_bool("noise", None, "Langevin noise (default: the config's test_noise)")
-_STEP = flags.DEFINE_integer("step", None, "checkpoint iteration (default: latest)")
-_OUT = flags.DEFINE_string("out", None, "output folder")
-_FORMATS = flags.DEFINE_list("formats", ["obj"], "mesh formats: obj, ply, stl, glb")
+_WORKDIR = flags.DEFINE_string("workdir", None, "a recovery training workdir", allow_override=True)
+_INPUT = flags.DEFINE_string(
+    "input", None, "shapes (.npz/.npy/.binvox/.mat or bundled:NAME)", allow_override=True
+)
+_MASK = flags.DEFINE_string("mask", None, "visibility mask file (1 = visible)", allow_override=True)
+_CORRUPT = flags.DEFINE_float(
+    "corrupt", None, "hide this fraction of each input's voxels", allow_override=True
+)
+_KIND = flags.DEFINE_enum(
+    "kind", None, list(corruption.KINDS[:-1]), "with --corrupt", allow_override=True
+)
+_NUM = flags.DEFINE_integer(
+    "num", 0, "use the first NUM input shapes (0 = all)", allow_override=True
+)
+_SEED = flags.DEFINE_integer("seed", 0, "PRNG seed (masks and Langevin noise)", allow_override=True)
+_STEPS = flags.DEFINE_integer(
+    "steps", None, "Langevin steps (default: the config's K)", allow_override=True
+)
+_NOISE = flags.DEFINE_bool(
+    "noise", None, "Langevin noise (default: the config's test_noise)", allow_override=True
+)
+_STEP = flags.DEFINE_integer(
+    "step", None, "checkpoint iteration (default: latest)", allow_override=True
+)
+_OUT = flags.DEFINE_string("out", None, "output folder", allow_override=True)
+_FORMATS = flags.DEFINE_list(
+    "formats", ["obj"], "mesh formats: obj, ply, stl, glb", allow_override=True
+)
 flags.mark_flags_as_required(["workdir", "input", "out"])
 
 
@@ -44,8 +60,7 @@ def load_shapes(path, resolution, num):
     shapes = shapes[:num] if num else shapes
     if shapes.shape[-1] != resolution:
         raise InputError(
-            f"{path}: shapes are {shapes.shape[-1]}^3 but the model was trained at "
-            f"{resolution}^3"
+            f"{path}: shapes are {shapes.shape[-1]}^3 but the model was trained at {resolution}^3"
         )
     return shapes
 

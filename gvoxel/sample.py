@@ -12,20 +12,29 @@ from absl import flags, logging
 from gvoxel import cli, train, visual
 from gvoxel.errors import ConfigError
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "a training workdir")
-_NUM = flags.DEFINE_integer("num", 16, "number of samples")
-_STEPS = flags.DEFINE_integer("steps", None, "Langevin steps (default: the config's K)")
-_SEED = flags.DEFINE_integer("seed", 0, "PRNG seed")
-_OUT = flags.DEFINE_string("out", None, "output folder")
+_WORKDIR = flags.DEFINE_string("workdir", None, "a training workdir", allow_override=True)
+_NUM = flags.DEFINE_integer("num", 16, "number of samples", allow_override=True)
+_STEPS = flags.DEFINE_integer(
+    "steps", None, "Langevin steps (default: the config's K)", allow_override=True
+)
+_SEED = flags.DEFINE_integer("seed", 0, "PRNG seed", allow_override=True)
+_OUT = flags.DEFINE_string("out", None, "output folder", allow_override=True)
 _INIT = flags.DEFINE_enum(
     "init",
     "noise",
     ["noise", "chains"],
     "start from N(0, init_std²) noise or from the saved persistent chains",
+    allow_override=True,
 )
-_NOISE = flags.DEFINE_bool("noise", True, "Langevin noise (False: deterministic descent)")
-_STEP = flags.DEFINE_integer("step", None, "checkpoint iteration (default: latest)")
-_FORMATS = flags.DEFINE_list("formats", ["obj"], "mesh formats: obj, ply, stl, glb")
+_NOISE = flags.DEFINE_bool(
+    "noise", True, "Langevin noise (False: deterministic descent)", allow_override=True
+)
+_STEP = flags.DEFINE_integer(
+    "step", None, "checkpoint iteration (default: latest)", allow_override=True
+)
+_FORMATS = flags.DEFINE_list(
+    "formats", ["obj"], "mesh formats: obj, ply, stl, glb", allow_override=True
+)
 flags.mark_flags_as_required(["workdir", "out"])
 
 

@@ -20,15 +20,27 @@ from gvoxel import cli, completion, data, train, visual
 from gvoxel.conditional_metrics import iou, voxel_error
 from gvoxel.errors import ConfigError, InputError
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "a superres training workdir")
-_INPUT = flags.DEFINE_string("input", None, "low-res (or high-res original) shapes")
-_NUM = flags.DEFINE_integer("num", 0, "use the first NUM input shapes (0 = all)")
-_SEED = flags.DEFINE_integer("seed", 0, "PRNG seed (Langevin noise)")
-_STEPS = flags.DEFINE_integer("steps", None, "Langevin steps (default: the config's K)")
-_NOISE = flags.DEFINE_bool("noise", None, "Langevin noise (default: the config's test_noise)")
-_STEP = flags.DEFINE_integer("step", None, "checkpoint iteration (default: latest)")
-_OUT = flags.DEFINE_string("out", None, "output folder")
-_FORMATS = flags.DEFINE_list("formats", ["obj"], "mesh formats: obj, ply, stl, glb")
+_WORKDIR = flags.DEFINE_string("workdir", None, "a superres training workdir", allow_override=True)
+_INPUT = flags.DEFINE_string(
+    "input", None, "low-res (or high-res original) shapes", allow_override=True
+)
+_NUM = flags.DEFINE_integer(
+    "num", 0, "use the first NUM input shapes (0 = all)", allow_override=True
+)
+_SEED = flags.DEFINE_integer("seed", 0, "PRNG seed (Langevin noise)", allow_override=True)
+_STEPS = flags.DEFINE_integer(
+    "steps", None, "Langevin steps (default: the config's K)", allow_override=True
+)
+_NOISE = flags.DEFINE_bool(
+    "noise", None, "Langevin noise (default: the config's test_noise)", allow_override=True
+)
+_STEP = flags.DEFINE_integer(
+    "step", None, "checkpoint iteration (default: latest)", allow_override=True
+)
+_OUT = flags.DEFINE_string("out", None, "output folder", allow_override=True)
+_FORMATS = flags.DEFINE_list(
+    "formats", ["obj"], "mesh formats: obj, ply, stl, glb", allow_override=True
+)
 flags.mark_flags_as_required(["workdir", "input", "out"])
 
 
