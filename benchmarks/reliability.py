@@ -26,9 +26,17 @@ SMOKE = os.path.join(ROOT, "configs", "synthesis.py") + ":smoke"
 
 
 def cmd(workdir, iters):
-    return [sys.executable, "-m", "gvoxel.main", f"--config={SMOKE}", f"--workdir={workdir}",
-            f"--config.train.num_iters={iters}", "--config.train.num_devices=1",
-            "--config.train.checkpoint_every=2", "--config.train.log_every=1"]
+    return [
+        sys.executable,
+        "-m",
+        "gvoxel.main",
+        f"--config={SMOKE}",
+        f"--workdir={workdir}",
+        f"--config.train.num_iters={iters}",
+        "--config.train.num_devices=1",
+        "--config.train.checkpoint_every=2",
+        "--config.train.log_every=1",
+    ]
 
 
 def logged_steps(workdir):
@@ -67,8 +75,13 @@ def main():
     exact, lost = 0, []
     for c in range(a.cycles):
         wd = os.path.join(tmp, f"cycle{c}")
-        proc = subprocess.Popen(cmd(wd, a.iters), env=env, cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd(wd, a.iters),
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.3, 1.0) * full_s)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -83,16 +96,22 @@ def main():
         step, state = final_state(wd)
         same = step == a.iters and all(np.array_equal(x, y) for x, y in zip(state, ref))
         exact += same
-        print(f"cycle {c}: killed after {done} logged iterations, resumed from {resumed_from}, "
-              f"{'exact' if same else 'DIFFERENT'}", flush=True)
-    print(f"kill-and-resume: {exact}/{a.cycles} resumed exactly; "
-          f"work lost {np.mean(lost):.1f} iterations on average (checkpoint every 2)")
+        print(
+            f"cycle {c}: killed after {done} logged iterations, resumed from {resumed_from}, "
+            f"{'exact' if same else 'DIFFERENT'}",
+            flush=True,
+        )
+    print(
+        f"kill-and-resume: {exact}/{a.cycles} resumed exactly; "
+        f"work lost {np.mean(lost):.1f} iterations on average (checkpoint every 2)"
+    )
 
     bad = bad_input_table(tmp)
     clean = 0
     for name, args in bad:
-        out = subprocess.run([sys.executable, "-m", *args], env=env, cwd=ROOT,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-m", *args], env=env, cwd=ROOT, capture_output=True, text=True
+        )
         errs = [x for x in out.stderr.splitlines() if x.startswith(("error:", "FATAL"))]
         ok = out.returncode == 2 and len(errs) == 1 and "Traceback" not in out.stderr
         clean += ok

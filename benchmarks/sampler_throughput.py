@@ -81,9 +81,15 @@ def bench_gvoxel(net_name, size, batch, steps, repeats, conv_impl="auto"):
     med = statistics.median(times)
     cs = batch * steps / med
     return {
-        "impl": f"gvoxel[{conv_impl}]", "net": net_name, "size": size, "batch": batch,
-        "steps": steps, "compile_s": round(first - med, 2), "median_s": round(med, 3),
-        "chain_steps_per_s": round(cs, 2), "voxel_steps_per_s": round(cs * size**3, 0),
+        "impl": f"gvoxel[{conv_impl}]",
+        "net": net_name,
+        "size": size,
+        "batch": batch,
+        "steps": steps,
+        "compile_s": round(first - med, 2),
+        "median_s": round(med, 3),
+        "chain_steps_per_s": round(cs, 2),
+        "voxel_steps_per_s": round(cs * size**3, 0),
         "gflops": round(flops_per_chain_step(layers, size) * cs / 1e9, 1),
     }
 
@@ -94,8 +100,20 @@ def bench_torch(python, net_name, size, batch, steps, repeats):
     script = os.path.join(PEERS, "torch_langevin.py")
     if not os.path.exists(script):
         return None
-    cmd = [python, script, "--net", TORCH_NETS[net_name], "--batch", str(batch),
-           "--steps", str(steps), "--size", str(size), "--repeats", str(repeats)]
+    cmd = [
+        python,
+        script,
+        "--net",
+        TORCH_NETS[net_name],
+        "--batch",
+        str(batch),
+        "--steps",
+        str(steps),
+        "--size",
+        str(size),
+        "--repeats",
+        str(repeats),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if out.returncode:
         print(f"# torch peer failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
@@ -134,20 +152,25 @@ def main():
                     if peer:
                         r["torch_chain_steps_per_s"] = peer["chain_steps_per_s"]
                         r["ratio_vs_torch"] = round(
-                            r["chain_steps_per_s"] / peer["chain_steps_per_s"], 3)
+                            r["chain_steps_per_s"] / peer["chain_steps_per_s"], 3
+                        )
                     rows.append(r)
                     print(json.dumps(r) if a.json else fmt(r), flush=True)
     if not a.json:
-        print(f"# jax {jax.__version__} on {jax.devices()[0].platform}, "
-              f"fp32 matmul {peak:.0f} GFLOP/s measured in this run; "
-              f"torch peer: {a.torch or 'not found (set TORCH_PYTHON)'}")
+        print(
+            f"# jax {jax.__version__} on {jax.devices()[0].platform}, "
+            f"fp32 matmul {peak:.0f} GFLOP/s measured in this run; "
+            f"torch peer: {a.torch or 'not found (set TORCH_PYTHON)'}"
+        )
 
 
 def fmt(r):
     ratio = f"{r['ratio_vs_torch']:.2f}x torch" if "ratio_vs_torch" in r else "torch n/a"
-    return (f"{r['impl']:>14} {r['net']:>12} {r['size']:>3}^3 b{r['batch']:<3} "
-            f"compile {r['compile_s']:6.1f}s  {r['chain_steps_per_s']:7.2f} chain-steps/s  "
-            f"{r['gflops']:7.1f} GFLOP/s ({r['frac_of_matmul_peak']:.0%} of matmul)  {ratio}")
+    return (
+        f"{r['impl']:>14} {r['net']:>12} {r['size']:>3}^3 b{r['batch']:<3} "
+        f"compile {r['compile_s']:6.1f}s  {r['chain_steps_per_s']:7.2f} chain-steps/s  "
+        f"{r['gflops']:7.1f} GFLOP/s ({r['frac_of_matmul_peak']:.0%} of matmul)  {ratio}"
+    )
 
 
 if __name__ == "__main__":

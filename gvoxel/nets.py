@@ -79,8 +79,11 @@ class Descriptor(nn.Module):
 
     @nn.compact
     def __call__(self, y: jax.Array, features: bool = False):
-        init = (nn.initializers.normal(self.init_std) if self.init_std > 0
-                else nn.initializers.lecun_normal())
+        init = (
+            nn.initializers.normal(self.init_std)
+            if self.init_std > 0
+            else nn.initializers.lecun_normal()
+        )
         h = y[..., None].astype(self.dtype)
         maps = []
         for i, (filters, k, stride) in enumerate(self.layers):

@@ -41,5 +41,7 @@ class Batches:
 
     def batch(self, i: int) -> dict:
         idx = self.indices(i)
-        return {"voxels": self.data[idx].astype(np.float32),
-                "labels": self.labels[idx].astype(np.int32)}
+        return {
+            "voxels": self.data[idx].astype(np.float32),
+            "labels": self.labels[idx].astype(np.int32),
+        }

@@ -50,6 +50,7 @@ def test_bfloat16_jits_in_a_langevin_step():
     eg = functools.partial(energy.energy_and_grad, fn, params)
     y0 = jnp.zeros((2, 8, 8, 8))
     state, _ = jax.jit(lambda k: langevin.sample(k, langevin.init(y0, eg), eg, 3, 0.1))(
-        jax.random.PRNGKey(0))
+        jax.random.PRNGKey(0)
+    )
     assert state.position.dtype == jnp.float32
     assert np.all(np.isfinite(np.asarray(state.position)))

@@ -23,10 +23,10 @@ ARGS = ["--config.train.num_iters=6", "--config.train.num_devices=1"]
 
 def cli(workdir, env_extra=None, wait=True):
     env = dict(os.environ, JAX_PLATFORMS="cpu", **(env_extra or {}))
-    cmd = [sys.executable, "-m", "gvoxel.main", f"--config={SMOKE}", f"--workdir={workdir}",
-           *ARGS]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    cmd = [sys.executable, "-m", "gvoxel.main", f"--config={SMOKE}", f"--workdir={workdir}", *ARGS]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     if wait:
         proc.communicate(timeout=600)
     return proc
@@ -72,8 +72,12 @@ def test_sigkill_at_a_random_moment_resumes_exactly(tmp_path, uninterrupted):
 def test_sigterm_checkpoints_before_exiting(tmp_path):
     env = {"GVOXEL_FAULT": "none"}
     args = ARGS
-    ARGS_SLOW = ["--config.train.num_iters=200", "--config.train.checkpoint_every=100",
-                 "--config.train.sample_every=100", "--config.train.num_devices=1"]
+    ARGS_SLOW = [
+        "--config.train.num_iters=200",
+        "--config.train.checkpoint_every=100",
+        "--config.train.sample_every=100",
+        "--config.train.num_devices=1",
+    ]
     try:
         globals()["ARGS"] = ARGS_SLOW
         proc = cli(tmp_path, env, wait=False)
@@ -118,8 +122,11 @@ def test_nan_rolls_back_and_retries_with_smaller_step(tmp_path, monkeypatch):
 def test_persistent_nan_stops_with_a_clear_message_and_keeps_checkpoints(tmp_path, monkeypatch):
     monkeypatch.setattr(Synthesis, "train_step", _nan_at(3))
     cfg = smoke_config(**{"train.num_iters": 4, "train.num_devices": 1, "guard.max_retries": 2})
-    with pytest.raises(train.TrainingDiverged, match=r"iteration 3: non-finite energy_syn.*"
-                       r"2 rollback\(s\).*latest: 2"):
+    with pytest.raises(
+        train.TrainingDiverged,
+        match=r"iteration 3: non-finite energy_syn.*"
+        r"2 rollback\(s\).*latest: 2",
+    ):
         train.train_and_evaluate(cfg, str(tmp_path))
     _, state, step = train.load_experiment(str(tmp_path))
     assert step == 2

@@ -40,8 +40,14 @@ def test_batch_not_divisible_by_devices_is_a_clear_error(tmp_path):
 
 def test_several_steps_per_dispatch_equal_one_at_a_time(tmp_path):
     one = smoke_config(**{"train.num_iters": 4, "train.num_devices": 1})
-    two = smoke_config(**{"train.num_iters": 4, "train.num_devices": 1,
-                          "train.steps_per_dispatch": 2, "train.log_every": 2})
+    two = smoke_config(
+        **{
+            "train.num_iters": 4,
+            "train.num_devices": 1,
+            "train.steps_per_dispatch": 2,
+            "train.log_every": 2,
+        }
+    )
     train.train_and_evaluate(one, str(tmp_path / "one"))
     train.train_and_evaluate(two, str(tmp_path / "two"))
     a = jax.device_get(train.load_experiment(str(tmp_path / "one"))[1])
