@@ -67,9 +67,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="gvoxel-reliability-")
 
     ref_dir = os.path.join(tmp, "reference")
-    t0 = time.time()
     subprocess.run(cmd(ref_dir, a.iters), env=env, cwd=ROOT, check=True, capture_output=True)
-    full_s = time.time() - t0
     _, ref = final_state(ref_dir)
 
     exact, lost = 0, []
@@ -82,7 +80,12 @@ def main():
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.3, 1.0) * full_s)
+        # Kill at a random point of the training itself (not its start-up): once iteration
+        # `target` is logged, plus a random part of an iteration (saves included).
+        target = int(rng.integers(1, a.iters))
+        while proc.poll() is None and logged_steps(wd) < target:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         done = logged_steps(wd)

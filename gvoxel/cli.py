@@ -50,7 +50,9 @@ def _one_line(e: BaseException) -> str:
         else:
             break
     text = " ".join(str(e).replace("\\n", " ").replace("\\'", "'").split())
-    return text.strip("'\"") or type(e).__name__
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]  # KeyError-style repr quotes around the whole message
+    return text or type(e).__name__
 
 
 class _DropLibraryInfo(pylogging.Filter):
