@@ -1,0 +1,293 @@
+"""Algorithm 2: multi-grid modelling and sampling (§4.3, §6.6; Gao et al., CVPR 2018).
+
+Grids s = 0…S have resolutions r_0 = 1 < r_1 < … < r_S = R, each dividing the next, and
+Y⁽ˢ⁾ = C Y is the block average of a shape at grid s. Grid 0, the 1³ mean (the shape's
+occupied fraction), is modelled by a 1-D histogram; every grid s ≥ 1 by its own descriptor
+f_s(·; θ_s) with its own parameters and Adam state (`multigrid.nets`, one spec per grid).
+
+One learning iteration (modified contrastive divergence), all grids in one jitted step: each
+training example starts from its own observed 1³ value, is up-scaled (C⁻) to grid 1 and moved
+by K Langevin steps under θ_1 (Synthesis's sampler: one `lax.scan`), the result up-scaled to
+grid 2, K steps under θ_2, …; then every θ_s takes one eq. (7) step with the observed Y⁽ˢ⁾
+against the grid-s chains. Chains restart every iteration (nothing persists). Sampling from
+scratch is the same ladder from a histogram draw.
+
+Units. The loop hands batches with `data.mean` m removed at the finest grid. C is linear, so
+C(Y − m) = CY − Cm: grid s works in occupancy minus m_s = C m, where its Gaussian reference
+sits at the block-averaged mean shape, for any data.mean. Up-scaling goes through occupancy,
+start_s = C⁻(Y_{s−1} + m_{s−1}) − m_s, so C(start_s + m_s) = Y_{s−1} + m_{s−1} exactly (C C⁻
+= I). The K Langevin steps are not projected: a chain's block average is free to move away
+from the coarser result (unlike super-resolution's chains).
+
+Histogram. The loop hands a variant batches, never the whole training set, so the train step
+counts the observed 1³ values of every batch it sees: an epoch counts each training shape once
+(bar the few left over when the batch does not divide the set), so the histogram is that of
+the training set's 1³ values. Before the first step it is empty and draws are uniform.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from gvoxel import energy, nets
+from gvoxel.data import resample
+from gvoxel.errors import ConfigError
+from gvoxel.variants import base
+from gvoxel.variants.synthesis import Synthesis
+
+# §6.6 descriptor of each grid by its resolution: filters@kernel/stride, then fc.
+PAPER_NETS = {
+    4: "128@4/1",
+    16: "256@8/2",
+    32: "256@16/3,128@6/2",
+    64: "256@16/3,128@6/2",
+    128: "256@16/4,128@8/2",  # first-layer stride 4, second-layer 8³ filters
+}
+
+
+def extend_config(c: ml_collections.ConfigDict) -> None:
+    m = ml_collections.ConfigDict()
+    m.grids = (1, 4, 16, 32, 64)  # resolutions r_0 = 1 < … < r_S = data resolution
+    m.nets = tuple(PAPER_NETS[r] for r in m.grids[1:])  # one descriptor per grid s ≥ 1
+    m.histogram_bins = 100  # grid 0: equal-width bins of the 1³ value on [0, 1]
+    c.multigrid = m
+
+
+def check_grids(grids, resolution: int) -> tuple[int, ...]:
+    """The validated grid list; a ConfigError names the first problem."""
+    if isinstance(grids, (str, bytes)) or not hasattr(grids, "__iter__"):
+        raise ConfigError(f"multigrid.grids must be a list of resolutions, got {grids!r}")
+    g = tuple(grids)
+    if not all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in g):
+        raise ConfigError(f"multigrid.grids must be positive ints, got {g}")
+    if len(g) < 2 or g[0] != 1:
+        raise ConfigError(
+            f"multigrid.grids must start at 1 (grid 0 is the 1³ mean) and name at least one "
+            f"finer grid, got {g}"
+        )
+    for a, b in zip(g, g[1:]):
+        if b <= a:
+            raise ConfigError(f"multigrid.grids must be increasing, got {g} ({a} then {b})")
+        if b % a:
+            raise ConfigError(f"multigrid.grids ratios must be integers, got {g} ({b}/{a})")
+    if g[-1] != resolution:
+        raise ConfigError(
+            f"multigrid.grids ends at {g[-1]} but the data are {resolution}³; the finest grid "
+            "must be the data resolution (see data.resolution)"
+        )
+    return g
+
+
+# -- grid 0: the histogram of 1³ values ---------------------------------------------------
+
+
+def add_to_histogram(counts, values):
+    """`counts` (bins,) plus the number of `values` (occupied fractions in [0, 1]) per bin."""
+    bins = counts.shape[0]
+    idx = jnp.clip(jnp.floor(values.reshape(-1) * bins).astype(jnp.int32), 0, bins - 1)
+    return counts.at[idx].add(1)
+
+
+def draw_from_histogram(rng, counts, n: int):
+    """n values: a bin with probability ∝ its count (uniform if all are 0), uniform inside it."""
+    bins = counts.shape[0]
+    k_bin, k_pos = jax.random.split(rng)
+    c = counts.astype(jnp.float32)
+    p = jnp.where(jnp.sum(c) > 0, c, 1.0)
+    idx = jax.random.choice(k_bin, bins, (n,), p=p / jnp.sum(p))
+    return (idx + jax.random.uniform(k_pos, (n,))) / bins
+
+
+def _sum_sq(x):
+    return jnp.sum(jnp.square(x).reshape(x.shape[0], -1), axis=-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiGrid:
+    levels: tuple[Synthesis, ...]  # grid s = 1…S: descriptor f_s, sampler, optimizer
+    grids: tuple[int, ...]  # r_0 = 1, …, r_S = R
+    num_bins: int
+    batch_size: int  # one chain per training example
+    # chains: the finest grid's last chains (gvoxel.sample --init=chains continues them);
+    # coarse_chains: the coarser grids', by name. Both one per example, split over devices.
+    sharded_keys = ("chains", "coarse_chains")
+
+    @classmethod
+    def from_config(cls, config, info: base.DataInfo) -> MultiGrid:
+        m = config.multigrid
+        grids = check_grids(m.grids, info.resolution)
+        specs = (m.nets,) if isinstance(m.nets, str) else tuple(m.nets)
+        if len(specs) != len(grids) - 1:
+            raise ConfigError(
+                f"multigrid.nets has {len(specs)} entries for the {len(grids) - 1} grids above "
+                f"1³ {grids[1:]}; give one net per grid"
+            )
+        bins = m.histogram_bins
+        if not isinstance(bins, int) or isinstance(bins, bool) or bins < 1:
+            raise ConfigError(f"multigrid.histogram_bins must be a positive int, got {bins!r}")
+        batch = int(config.train.batch_size)
+        if int(config.sampler.num_chains) != batch:
+            raise ConfigError(
+                f"multigrid runs one chain per training example: sampler.num_chains "
+                f"({config.sampler.num_chains}) must equal train.batch_size ({batch})"
+            )
+        core = Synthesis.from_config(config, info)
+        levels = tuple(
+            dataclasses.replace(
+                core,
+                descriptor=base.descriptor(config.model).clone(layers=nets.resolve_layers(net)),
+                info=dataclasses.replace(info, resolution=r),
+                num_chains=batch,
+            )
+            for r, net in zip(grids[1:], specs)
+        )
+        return cls(levels=levels, grids=grids, num_bins=bins, batch_size=batch)
+
+    # -- pure functions -------------------------------------------------------------------
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f"grid{r}" for r in self.grids[1:])
+
+    @property
+    def sampler(self):
+        return self.levels[-1].sampler
+
+    def means(self, data_mean):
+        """m_s = C m at every grid s = 0…S (m_0 is (1, 1, 1))."""
+        return [resample.downscale(data_mean, self.grids[-1] // r) for r in self.grids]
+
+    def init(self, rng, data_mean):
+        keys = jax.random.split(rng, len(self.levels) + 1)
+        params = {
+            name: lvl.descriptor.init(k, jnp.zeros(lvl.shape(1)))["params"]
+            for name, lvl, k in zip(self.names, self.levels, keys)
+        }
+        zeros = lambda lvl: jnp.zeros(lvl.shape(self.batch_size), jnp.float32)  # noqa: E731
+        state = {
+            "step": jnp.zeros((), jnp.int32),
+            "params": params,
+            "opt_state": {n: lvl.tx.init(params[n]) for n, lvl in zip(self.names, self.levels)},
+            "histogram": jnp.zeros((self.num_bins,), jnp.int32),
+            "chains": zeros(self.levels[-1]),
+            "rng": keys[-1],
+            "data_mean": jnp.asarray(data_mean, jnp.float32),
+        }
+        if len(self.levels) > 1:  # no empty subtree in the checkpoint for a single grid
+            state["coarse_chains"] = {
+                n: zeros(lvl) for n, lvl in zip(self.names[:-1], self.levels[:-1])
+            }
+        return state
+
+    def ladder(self, params, rng, top, means, num_steps, noise=True):
+        """Up the grids from 1³ values `top` (N, 1, 1, 1) (occupied fractions): at grid s,
+        start_s = C⁻(previous result + m_{s−1}) − m_s, then K Langevin steps under θ_s.
+        Returns per grid s ≥ 1 (starts, chain states, infos), mean-removed at their grid."""
+        starts, chains, infos = [], [], []
+        previous = top  # occupancy at grid s − 1
+        keys = jax.random.split(rng, len(self.levels))
+        for s, (name, lvl, key) in enumerate(zip(self.names, self.levels, keys), start=1):
+            start = resample.upscale(previous, self.grids[s] // self.grids[s - 1]) - means[s]
+            chain, info = lvl.langevin(params[name], key, start, num_steps, noise)
+            previous = chain.position + means[s]
+            starts.append(start)
+            chains.append(chain)
+            infos.append(info)
+        return starts, chains, infos
+
+    def train_step(self, state, batch):
+        """batch: {"voxels": observed, mean-removed (B, R, R, R), "labels": (B,)}."""
+        observed = batch["voxels"]
+        means = self.means(state["data_mean"])
+        rng, k_lang = jax.random.split(state["rng"])
+        top = resample.downscale(observed + state["data_mean"], self.grids[-1])  # Y⁽⁰⁾
+        s = self.sampler
+        noise = (s.noise_off_iter < 0) | (state["step"] < s.noise_off_iter)
+        _, chains, infos = self.ladder(state["params"], k_lang, top, means, s.num_steps, noise)
+
+        params, opt_state, metrics, all_grads, rms = {}, {}, {}, {}, []
+        for name, lvl, r, chain, info in zip(
+            self.names, self.levels, self.grids[1:], chains, infos
+        ):
+            obs = resample.downscale(observed, self.grids[-1] // r)  # Y⁽ˢ⁾, mean-removed
+            p = state["params"][name]
+            (loss, (f_obs, f_syn)), grads = jax.value_and_grad(
+                energy.mode_shifting_loss, argnums=1, has_aux=True
+            )(lvl.descriptor_fn, p, obs, chain.position)
+            updates, opt_state[name] = lvl.tx.update(grads, state["opt_state"][name], p)
+            params[name] = optax.apply_updates(p, updates)
+            all_grads[name] = grads
+            rms.append(jnp.sqrt(jnp.mean(jnp.square(chain.position))))
+            metrics.update({
+                f"{name}/loss": loss,
+                f"{name}/f_obs": jnp.mean(f_obs),
+                f"{name}/f_syn": jnp.mean(f_syn),
+                f"{name}/energy_syn": jnp.mean(chain.energy),
+                f"{name}/grad_norm": optax.global_norm(grads),
+                f"{name}/rms": rms[-1],
+                f"{name}/acceptance": jnp.mean(info.acceptance_rate),
+            })  # fmt: skip
+        finest = chains[-1].position
+        metrics.update(
+            loss=sum(metrics[f"{n}/loss"] for n in self.names),
+            grad_norm=optax.global_norm(all_grads),
+            # read by the loop's guard as √(R³)·RMS: the worst grid's per-voxel RMS
+            sample_norm=jnp.max(jnp.stack(rms)) * jnp.sqrt(float(self.grids[-1] ** 3)),
+            occupancy_syn=jnp.mean(finest + means[-1] > 0.5),
+            occupancy_obs=jnp.mean(observed + state["data_mean"] > 0.5),
+        )
+        new_state = dict(
+            state,
+            step=state["step"] + 1,
+            params=params,
+            opt_state=opt_state,
+            histogram=add_to_histogram(state["histogram"], top),
+            chains=finest,
+            rng=rng,
+        )
+        if len(self.levels) > 1:
+            new_state["coarse_chains"] = {
+                n: c.position for n, c in zip(self.names[:-1], chains[:-1])
+            }
+        return new_state, metrics
+
+    # -- sampling (gvoxel.sample) -----------------------------------------------------------
+
+    def synthesize(self, state, rng, num, num_steps, noise=True):
+        """From scratch: histogram draw → grid 1 → … → finest. Returns every grid's result
+        {"grid4": …, …, "samples": finest} as soft occupancies in [0, 1]."""
+        k_top, k_lang = jax.random.split(rng)
+        top = draw_from_histogram(k_top, state["histogram"], num).reshape(num, 1, 1, 1)
+        means = self.means(state["data_mean"])
+        _, chains, _ = self.ladder(state["params"], k_lang, top, means, num_steps, noise)
+        return self._levels(state, [c.position for c in chains])
+
+    def continue_chains(self, state, rng, y, num_steps, noise=True):
+        """Runs finest-grid chains (mean-removed) further under θ_S; post-processed grids."""
+        chain, _ = self.levels[-1].langevin(
+            state["params"][self.names[-1]], rng, y, num_steps, noise
+        )
+        return self.postprocess(state, chain.position)
+
+    def outputs(self, state):
+        """Every grid's chains of the last iteration; the finest as "samples"."""
+        coarse = state.get("coarse_chains", {})
+        return self._levels(state, [coarse[n] for n in self.names[:-1]] + [state["chains"]])
+
+    def _levels(self, state, ys):
+        means = self.means(state["data_mean"])
+        out = {
+            n: jnp.clip(y + m, 0.0, 1.0) for n, y, m in zip(self.names[:-1], ys[:-1], means[1:-1])
+        }
+        out["samples"] = self.postprocess(state, ys[-1])
+        return out
+
+    @staticmethod
+    def postprocess(state, y):
+        """Finest grid: add the data mean back; soft occupancies (threshold 0.5 for shapes)."""
+        return jnp.clip(y + state["data_mean"], 0.0, 1.0)
