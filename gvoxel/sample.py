@@ -1,4 +1,5 @@
-"""Draw fresh samples from a trained model; writes .npz, a PNG montage and meshes.
+"""Draw fresh samples from a trained model; writes .npz, a PNG montage and meshes (for a
+multi-grid model one set per grid: grid4, grid16, ..., samples = the finest).
 
 python -m gvoxel.sample --workdir=runs/chair --num=16 --steps=200 --seed=0 --out=samples
 """
@@ -53,8 +54,12 @@ def main(argv):
     else:
         synth = jax.jit(exp.variant.synthesize, static_argnums=(2, 3))
         grids = synth(state, rng, _NUM.value, steps, _NOISE.value)
-    grids = np.asarray(jax.device_get(grids))
-    visual.write_samples(grids, _OUT.value, "samples", formats=tuple(_FORMATS.value))
+    # A variant may return {name: grids} (multigrid: every grid); "samples" is the result.
+    levels = jax.device_get(grids)
+    levels = levels if isinstance(levels, dict) else {"samples": levels}
+    for name, level in levels.items():
+        visual.write_samples(np.asarray(level), _OUT.value, name, formats=tuple(_FORMATS.value))
+    grids = levels["samples"]
     logging.info("wrote %d samples of iteration %d to %s", len(grids), step, _OUT.value)
     print(f"wrote {len(grids)} samples (checkpoint {step}) to {_OUT.value}/samples.png")
 
