@@ -1,0 +1,159 @@
+"""Multi-grid modelling and sampling (Algorithm 2): the grid list's checks, the 1³ histogram,
+the up-scaling ladder (C C⁻ = I at every start, Langevin free after it), and a smoke run that
+trains every grid, resumes bit-exactly and samples every grid from scratch."""
+
+import os
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gvoxel import pipeline, train
+from gvoxel.data import downscale
+from gvoxel.errors import ConfigError
+from gvoxel.variants import multigrid
+from gvoxel.variants.base import DataInfo
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_cli_errors import assert_one_line_error, run_cli  # noqa: E402
+from test_train import assert_states_equal, final_state, smoke_config  # noqa: E402
+
+SMOKE = os.path.join(os.path.dirname(__file__), "..", "configs", "multigrid.py") + ":smoke"
+
+
+def mg_config(**overrides):
+    return smoke_config("multigrid", **{"train.num_devices": 1, **overrides})
+
+
+def smoke_data():
+    """The smoke run's training shapes (8³ beds) and its data mean."""
+    cfg = mg_config()
+    voxels = train.load_training_data(cfg).voxels
+    return voxels, pipeline.data_mean(voxels, cfg.data.mean)
+
+
+@pytest.mark.parametrize(
+    "grids, needle",
+    [
+        ((1, 8, 4), "must be increasing, got (1, 8, 4)"),
+        ((1, 3, 8), "ratios must be integers, got (1, 3, 8) (8/3)"),
+        ((1, 2, 4), "ends at 4 but the data are 8³"),
+        ((2, 4, 8), "must start at 1"),
+        ((1, 4.0, 8), "must be positive ints"),
+    ],
+)
+def test_bad_grid_lists_are_config_errors(grids, needle):
+    cfg = mg_config(**{"multigrid.grids": grids})
+    with pytest.raises(ConfigError) as e:
+        train.Experiment(cfg, DataInfo(8, 16, 4), 1)
+    assert needle in str(e.value)
+
+
+def test_nets_must_match_the_grids():
+    cfg = mg_config(**{"multigrid.nets": ("4@2/1",)})
+    with pytest.raises(ConfigError, match="1 entries for the 2 grids above 1³"):
+        train.Experiment(cfg, DataInfo(8, 16, 4), 1)
+
+
+def test_bad_grid_list_on_the_command_line_is_one_line():
+    proc = run_cli(
+        "gvoxel.main", f"--config={SMOKE}", "--config.multigrid.grids=(1,3,8)", "--workdir=/tmp/x"
+    )
+    assert_one_line_error(proc, "multigrid.grids ratios must be integers")
+
+
+def test_histogram_reproduces_the_1cube_statistics():
+    voxels, _ = smoke_data()
+    full = train.load_training_data(mg_config(**{"data.max_examples": 0})).voxels
+    for data in (voxels, full):
+        values = downscale(data, 8).reshape(-1)  # the shapes' 1³ values (occupied fractions)
+        counts = multigrid.add_to_histogram(jnp.zeros(100, jnp.int32), jnp.asarray(values))
+        assert int(counts.sum()) == len(values)
+        draws = np.asarray(multigrid.draw_from_histogram(jax.random.PRNGKey(0), counts, 50_000))
+        assert draws.min() >= 0 and draws.max() <= 1
+        # bins of 0.01: the draws match the data to well within a bin
+        assert abs(draws.mean() - values.mean()) < 0.003, (draws.mean(), values.mean())
+        assert abs(draws.std() - values.std()) < 0.003, (draws.std(), values.std())
+    # an empty histogram (before the first step) draws uniformly
+    uniform = multigrid.draw_from_histogram(jax.random.PRNGKey(1), jnp.zeros(10, jnp.int32), 9999)
+    assert abs(float(uniform.mean()) - 0.5) < 0.02
+
+
+def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free():
+    voxels, mean = smoke_data()
+    exp = train.Experiment(mg_config(), DataInfo(8, len(voxels), 4), 1)
+    v = exp.variant
+    state = exp.init_state(0, mean)
+    means = v.means(state["data_mean"])
+    top = jnp.asarray(downscale(voxels[:4], 8))  # observed 1³ values
+    ladder = jax.jit(v.ladder, static_argnums=(4,))
+    for noise in (True, False):  # with noise, and the noise-free descent
+        starts, chains, _ = ladder(state["params"], jax.random.PRNGKey(2), top, means, 5, noise)
+        coarser = top  # occupancy at grid s − 1
+        for s, (start, chain) in enumerate(zip(starts, chains), start=1):
+            f = v.grids[s] // v.grids[s - 1]
+            assert start.shape == (4,) + (v.grids[s],) * 3
+            # the start is C⁻ of the coarser result: C(start) reproduces it (C C⁻ = I) ...
+            np.testing.assert_allclose(downscale(start + means[s], f), coarser, atol=1e-6)
+            # ... but K free Langevin steps move the chain's block averages away from it
+            moved = np.abs(np.asarray(downscale(chain.position + means[s], f) - coarser))
+            assert moved.max() > 1e-2, (noise, s, moved.max())
+            coarser = chain.position + means[s]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """A smoke run trained straight to 4 iterations (one epoch), shared by the tests below."""
+    workdir = tmp_path_factory.mktemp("multigrid") / "full"
+    train.train_and_evaluate(mg_config(), str(workdir))
+    return workdir
+
+
+def test_smoke_trains_every_grid_and_resumes_bit_exactly(smoke_run, tmp_path):
+    full, part = smoke_run, tmp_path / "part"
+    for name, r in (("grid4", 4), ("samples", 8)):  # every grid's montage
+        assert os.path.exists(full / "samples" / f"iter_000004_{name}.png")
+        with np.load(full / "samples" / f"iter_000004_{name}.npz") as f:
+            assert f["voxels"].shape == (4, r, r, r)
+    train.train_and_evaluate(mg_config(**{"train.num_iters": 2}), str(part))
+    train.train_and_evaluate(mg_config(), str(part))
+    (step_a, a), (step_b, b) = final_state(full), final_state(part)
+    assert step_a == step_b == 4
+    assert_states_equal(a, b)
+
+    # Every grid's θ and Adam state moved; the histogram counted each training shape once.
+    voxels, mean = smoke_data()
+    exp = train.Experiment(mg_config(), DataInfo(8, len(voxels), 4), 1)
+    init = exp.init_state(mg_config().seed, mean)
+    assert set(a["params"]) == set(a["opt_state"]) == {"grid4", "grid8"}
+    for key in ("params", "opt_state"):
+        for name in ("grid4", "grid8"):
+            moved = [
+                not np.array_equal(np.asarray(x), np.asarray(y))
+                for x, y in zip(jax.tree.leaves(a[key][name]), jax.tree.leaves(init[key][name]))
+            ]
+            assert any(moved), (key, name)
+    values = jnp.asarray(downscale(voxels, 8))
+    want = multigrid.add_to_histogram(jnp.zeros(100, jnp.int32), values)
+    np.testing.assert_array_equal(a["histogram"], want)
+
+
+def test_sample_cli_draws_every_grid_from_scratch(smoke_run, tmp_path):
+    out = tmp_path / "fresh"
+    proc = run_cli("gvoxel.sample", f"--workdir={smoke_run}", f"--out={out}", "--num=3")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name, r in (("grid4", 4), ("samples", 8)):
+        with np.load(out / f"{name}.npz") as f:
+            grids = f["voxels"]
+        assert grids.shape == (3, r, r, r) and grids.min() >= 0 and grids.max() <= 1
+        assert os.path.exists(out / f"{name}.png")
+
+    # In-process: every level comes back, and different keys give different samples.
+    exp, state, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    synth = jax.jit(exp.variant.synthesize, static_argnums=(2, 3))
+    a = synth(state, jax.random.PRNGKey(0), 2, 3)
+    b = synth(state, jax.random.PRNGKey(1), 2, 3)
+    assert {k: v.shape for k, v in a.items()} == {"grid4": (2, 4, 4, 4), "samples": (2, 8, 8, 8)}
+    assert float(jnp.abs(a["samples"] - b["samples"]).max()) > 0
