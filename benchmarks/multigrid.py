@@ -89,11 +89,9 @@ class Scorer:
 def samples(exp, state, num, noise_steps, seed):
     """{row name: (N, 64, 64, 64)} of one model's shapes."""
     v, rng = exp.variant, jax.random.PRNGKey(seed)
-    steps = exp.config.sampler.steps
-    if exp.config.variant == "multigrid":
-        synth = jax.jit(v.synthesize, static_argnums=(2, 3))
-        return {"from scratch": synth(state, rng, num, steps)["samples"]}
     synth = jax.jit(v.synthesize, static_argnums=(2, 3))
+    if exp.config.variant == "multigrid":
+        return {"from scratch": synth(state, rng, num, exp.config.sampler.steps)["samples"]}
     return {
         "persistent chains": v.outputs(state)["samples"][:num],
         f"from noise, {noise_steps} steps": synth(state, rng, num, noise_steps),
