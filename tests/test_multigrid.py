@@ -157,3 +157,22 @@ def test_sample_cli_draws_every_grid_from_scratch(smoke_run, tmp_path):
     b = synth(state, jax.random.PRNGKey(1), 2, 3)
     assert {k: v.shape for k, v in a.items()} == {"grid4": (2, 4, 4, 4), "samples": (2, 8, 8, 8)}
     assert float(jnp.abs(a["samples"] - b["samples"]).max()) > 0
+
+
+@pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 (simulated) devices")
+def test_sharded_step_equals_single_device():
+    # XLA convolutions: the CPU FFT path rounds exact zeros (empty receptive fields of the
+    # observed shapes) to ±1e-10, which flips ReLU'(0) differently per batch split.
+    cfg = mg_config(**{"model.conv_impl": "xla"})
+    voxels, mean = smoke_data()
+    batches = pipeline.Batches(voxels - mean, 4, 0)
+    states = {}
+    for n in (1, 4):
+        exp = train.Experiment(cfg, DataInfo(8, len(voxels), 4), n)
+        state, step = exp.init_state(0, mean), exp.jit_train_step()
+        for i in range(2):
+            state, _ = step(state, batches.batch(i))
+        assert len(state["coarse_chains"]["grid4"].sharding.device_set) == n
+        states[n] = jax.device_get(state)
+    for a, b in zip(jax.tree.leaves(states[1]), jax.tree.leaves(states[4])):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=1e-5)
