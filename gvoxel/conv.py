@@ -43,7 +43,7 @@ def fft_gain(n: int, k: int, stride: int) -> float:
     (M = out + ceil(k/s) - 1). The FFTs themselves scale with Cin + Cout only and are ignored.
     """
     out = -(-n // stride)
-    m = out + -(-k // stride) - 1
+    m = fft_size(out + -(-k // stride) - 1)
     return (out * k) ** 3 / (4 * stride**3 * m * m * (m // 2 + 1))
 
 
@@ -69,6 +69,19 @@ def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) 
     return "fft"
 
 
+def fft_size(m: int) -> int:
+    """The smallest 2^a 3^b 5^c >= m. Any size >= out + kq - 1 gives the same outputs, and
+    XLA's CPU FFT is several times slower on primes (13, 19 occur in the nets' shapes)."""
+    while True:
+        r = m
+        for p in (2, 3, 5):
+            while r % p == 0:
+                r //= p
+        if r == 1:
+            return m
+        m += 1
+
+
 def _xla(x, kernel, stride):
     return lax.conv_general_dilated(
         x,
@@ -79,14 +92,16 @@ def _xla(x, kernel, stride):
     )
 
 
-def _geometry(n: int, k: int, s: int):
+def _geometry(n: int, k: int, s: int, fft: bool = False):
     """Per axis: (out, kq, M, before, after) of the polyphase split of the SAME-padded input."""
     out = -(-n // s)
     before, _ = same_pads(n, k, s)
     kq = -(-k // s)
-    m = out + kq - 1
+    m = out + kq - 1  # a VALID stride-1 conv of M entries has exactly `out` outputs
+    if fft:
+        m = fft_size(m)  # outputs beyond `out` are cut off after the inverse FFT
     # pad to exactly s*M so that every phase has M entries; the extra zeros (beyond SAME's
-    # `after`) only ever meet the zero taps appended to the kernel
+    # `after`) only reach the kept outputs through the zero taps appended to the kernel
     after = s * m - n - before
     return out, kq, m, before, after
 
@@ -159,7 +174,7 @@ def _kernel_spectra(w, ms):
 def _fft(x, kernel, stride):
     s = stride
     k = kernel.shape[0]
-    geo = [_geometry(n, k, s) for n in x.shape[1:4]]
+    geo = [_geometry(n, k, s, fft=True) for n in x.shape[1:4]]
     kq = geo[0][1]
     outs = tuple(g[0] for g in geo)
     xp, ms = _phases(x, s, geo)
