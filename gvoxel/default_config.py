@@ -37,6 +37,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.sampler.persistent = True  # False: chains re-initialised every iteration
     c.sampler.init_std = 1.0  # chains start from N(0, init_std²)
     c.sampler.reference_std = 0.5  # s
+    c.sampler.polish_steps = 0  # noise-free steps on the written samples (chains untouched)
 
     c.optim = ml_collections.ConfigDict()
     c.optim.lr = 0.001

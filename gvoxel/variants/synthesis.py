@@ -27,6 +27,7 @@ class SamplerSettings(NamedTuple):
     persistent: bool
     init_std: float
     reference_std: float
+    polish_steps: int  # noise-free steps applied to the written samples (not to the chains)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Synthesis:
                 bool(s.persistent),
                 float(s.init_std),
                 float(s.reference_std),
+                int(s.polish_steps),
             ),
             tx=base.optimizer(config.optim, info.steps_per_epoch),
             num_chains=int(s.num_chains),
@@ -151,10 +153,24 @@ class Synthesis:
         return self.postprocess(state, chain.position)
 
     def outputs(self, state):
-        """What the loop writes as samples: the current chains, post-processed."""
-        return {"samples": self.postprocess(state, state["chains"])}
+        """What the loop writes as samples: the current chains, post-processed.
+
+        With `polish_steps` > 0 they are first moved by that many noise-free Langevin steps
+        (the zero-temperature limit, which the paper's chains reach once noise is switched
+        off); the persistent chains themselves are left as they are.
+        """
+        y = state["chains"]
+        if self.sampler.polish_steps > 0:
+            y = _polish(self, state["params"], y)
+        return {"samples": self.postprocess(state, y)}
 
     @staticmethod
     def postprocess(state, y):
         """Add the data mean back; values are soft occupancies (threshold 0.5 for shapes)."""
         return jnp.clip(y + state["data_mean"], 0.0, 1.0)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _polish(model: Synthesis, params, y):
+    chain, _ = model.langevin(params, jax.random.PRNGKey(0), y, model.sampler.polish_steps, False)
+    return chain.position
