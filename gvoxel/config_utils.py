@@ -17,6 +17,7 @@ RESUMABLE_KEYS = (
     "train.keep_checkpoints",
     "train.num_devices",
     "train.steps_per_dispatch",
+    "sampler.polish_steps",  # only what is written changes, not the chains or θ
     "guard",
     "evals",
     "output",
@@ -58,3 +59,18 @@ def check_resume(saved: dict, config: ml_collections.ConfigDict, workdir: str, o
             "or pass --override_config to resume anyway"
         )
     return diffs
+
+
+def with_defaults(saved: dict, defaults: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """A saved config with the keys it predates added from `defaults` (older workdirs)."""
+    config = ml_collections.ConfigDict(saved)
+    for key, value in _flatten(defaults.to_dict()).items():
+        node = config
+        *path, leaf = key.split(".")
+        for p in path:
+            if p not in node:
+                node[p] = ml_collections.ConfigDict()
+            node = node[p]
+        if leaf not in node:
+            node[leaf] = value
+    return config

@@ -20,7 +20,17 @@ import numpy as np
 from absl import logging
 from jax.experimental import multihost_utils
 
-from gvoxel import checkpoint, config_utils, data, pipeline, sharding, variants, visual, writers
+from gvoxel import (
+    checkpoint,
+    config_utils,
+    data,
+    default_config,
+    pipeline,
+    sharding,
+    variants,
+    visual,
+    writers,
+)
 from gvoxel.errors import ConfigError, GVoxelError, InputError
 from gvoxel.metrics import evaluators
 from gvoxel.variants.base import DataInfo
@@ -269,7 +279,8 @@ def load_experiment(workdir: str, step: int | None = None, num_devices=None):
     mngr = checkpoint.manager(workdir)
     try:
         meta = checkpoint.saved_meta(mngr, step)
-        config = ml_collections.ConfigDict(meta["config"])
+        saved = meta["config"]
+        config = config_utils.with_defaults(saved, default_config.base_config(saved["variant"]))
         exp = Experiment(config, DataInfo(**meta["data_info"]), num_devices)
         step, state, _ = checkpoint.restore(mngr, exp.abstract_state, step)
     finally:

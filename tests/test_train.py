@@ -112,3 +112,17 @@ def test_polish_steps_descend_the_written_samples_only():
         return float(jnp.mean(energy.energy(plain.descriptor_fn, state["params"], y)))
 
     assert mean_energy(out) < mean_energy(plain.outputs(state)["samples"])
+
+
+def test_older_saved_config_gains_new_keys_and_still_resumes():
+    """A workdir saved before a key existed loads with its default and resumes unrefused."""
+    import json
+
+    from gvoxel import config_utils, default_config
+
+    current = default_config.base_config("synthesis")
+    saved = json.loads(config_utils.to_json(current))
+    del saved["sampler"]["polish_steps"]
+    loaded = config_utils.with_defaults(saved, default_config.base_config("synthesis"))
+    assert loaded.sampler.polish_steps == 0 and loaded.model.net == current.model.net
+    assert config_utils.differences(saved, json.loads(config_utils.to_json(current))) == []
