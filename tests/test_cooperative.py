@@ -1,5 +1,6 @@
 """Cooperative learning (Algorithm 3): the generator, MCMC teaching, the generate CLI."""
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ from gvoxel import generator as gen
 from gvoxel.conv import conv3d
 from gvoxel.errors import ConfigError, InputError
 from gvoxel.variants.base import DataInfo
+from gvoxel.variants.cooperative import Cooperative
 from tests.test_train import assert_states_equal, final_state, smoke_config
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -101,6 +103,32 @@ def test_mcmc_teaching_shrinks_the_revision():
     again = exp.variant.refine(state, jax.random.PRNGKey(6), y, 10, noise=False)
     dist = float(jnp.mean(jnp.sqrt(jnp.sum(jnp.square(again - y), axis=(1, 2, 3)))))
     assert 0.5 * late < dist < 2.0 * late, (dist, late)
+
+
+def test_generator_regresses_on_revisions_clipped_to_its_range():
+    """Ỹ outside [−1, 1] is a target g's tanh can't reach: regressing on it only saturates g
+    (∂g/∂α → 0), so the target is clipped. A revision far below −1 teaches "−1", no more."""
+
+    @dataclasses.dataclass(frozen=True)
+    class PushedDown(Cooperative):
+        def refine(self, state, rng, y, num_steps, noise=True):
+            return y - 10.0
+
+    cfg = coop_config()
+    exp = train.Experiment(cfg, DataInfo(16, 16, 4), 1)
+    v = exp.variant
+    pushed = PushedDown(**{f.name: getattr(v, f.name) for f in dataclasses.fields(v)})
+    state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
+    batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
+    _, metrics = jax.jit(pushed.train_step)(state, batch)
+    y_gen = pushed.generator.apply(
+        {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]},
+        v.latents(jax.random.split(state["rng"], 4)[1], v.num_chains),
+        train=True,
+        mutable=["batch_stats"],
+    )[0]
+    want = jnp.mean(jnp.sum(jnp.square(-1.0 - y_gen), axis=(1, 2, 3))) / (2 * v.sigma**2)
+    np.testing.assert_allclose(metrics["gen_loss"], want, rtol=1e-5)
 
 
 @pytest.fixture(scope="module")

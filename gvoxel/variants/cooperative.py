@@ -171,7 +171,10 @@ class Cooperative:
 
         # Learning from the revision, eq. (17): α ← α + γ Σ (Ỹ − g(Z)) ∂g/∂α / σ², i.e.
         # descent on Σ‖Ỹ − g(Z)‖² / (2σ²), averaged over the chains.
-        residual = revised - y_gen
+        # The target is clipped to g's range: Ỹ may leave [−1, 1] (the descriptor's domain is
+        # unbounded), and regressing a tanh output onto ±1.5 only drives it into saturation,
+        # where ∂g/∂α vanishes and a voxel stuck at −1 never turns on again.
+        residual = jnp.clip(revised, -1.0, 1.0) - y_gen
         n = self.num_chains
         (gen_grads,) = gen_vjp(-residual / (self.sigma**2 * n))
         gen_updates, gen_opt_state = self.gen_tx.update(
