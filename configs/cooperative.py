@@ -11,8 +11,15 @@ Presets:
   paper  §6.4: descriptor 64@9³/2, 128@7³/2, 256@4³/2, fc; generator fc → 4³ kernels,
          up-sampling {1, 2, 2, 2}, channels 256, 128, 64, 1; batch 50, 50 chains, K = 20,
          Δτ = 0.09 (δ = 0.3); Adam lr 0.001 β1 0.4 (descriptor), 0.0003 β1 0.6 (generator).
-  cpu    a stride-4 descriptor and a narrow generator for a 2-core CPU. NOT TUNED YET: in
-         100 iterations g collapsed to the (empty at 0.5) mean shape, the same for every Z.
+  cpu    a 2-core CPU: descriptor 32@8³/4, 64@4³/2, fc (LeCun init), generator widths
+         64, 32, 16 (init std 0.1, so g(Z) starts Z-dependent); 16 chains × K = 20, δ = 0.1,
+         temperature 0.05 throughout, reference s = 2 (s = 0.5 contracts every revision
+         towards the data mean and g regressed every Z onto it); Adam lr 0.0005 / 0.0006,
+         β1 0.5; 200 iterations (~17 min at 0.19 it/s on the shared, loaded 2-core CPU,
+         2026-11-29). NOT A WORKING PRESET YET: g(Z) shows a chair silhouette (seat + back,
+         banded texture) around iterations 175–225, but nearly the same one for every Z
+         (pairwise IoU 0.74 at 200, nearest training IoU 0.25); by 300 it had become a lumpy
+         block (pairwise IoU 0.83). See the README's Status line.
   smoke  seconds; for tests.
 """
 
@@ -36,15 +43,22 @@ def get_config(preset: str = "cpu"):
         c.sampler.num_chains = 50
         c.train.num_iters = 3000
     elif preset == "cpu":
-        c.model.net = "16@8/4,32@4/2"
+        c.model.net = "32@8/4,64@4/2"
+        c.model.init_std = 0.0  # LeCun normal: f starts O(1)
         c.generator.channels = (64, 32, 16)
-        c.generator.lr = 0.001  # a short run: the generator must keep up with θ
-        c.sampler.noise_off_iter = 50  # on short runs noisy revisions teach θ only denoising
+        c.generator.init_std = 0.1  # at 0.02 g(Z) barely depends on Z and g lost it at once
+        c.sampler.step_size = 0.1
+        c.sampler.temperature = 0.05  # at T = 1 revisions are noise that g averages to the mean
+        c.sampler.reference_std = 2.0  # s = 0.5: 20 steps keep 40% of g(Z) − mean, g collapsed
+        c.optim.lr = 0.0005
+        c.optim.b1 = 0.5
+        c.generator.lr = 0.0006
+        c.generator.b1 = 0.5
         c.train.batch_size = 16
         c.sampler.num_chains = 16
-        c.train.num_iters = 300
+        c.train.num_iters = 200  # one run: chair-like at 200, a block by 300
         c.train.log_every = 10
-        c.train.sample_every = 50
+        c.train.sample_every = 25
         c.train.checkpoint_every = 50
     elif preset == "smoke":
         c.model.net = "tiny"
