@@ -85,7 +85,9 @@ def main(argv):
         "visible mean": np.where(visible, test, vis_mean[:, None, None, None]),
         "nearest training shape": nearest_fill(test, visible, train_voxels),
         f"Generative VoxelNet (iter {step})": ours,
-        "  same, thresholded at 0.5": (ours > 0.5).astype(np.float32),
+        "  same, binary (hidden voxels thresholded at 0.5)": completion.binarize(
+            exp, visible, ours
+        ),
     }
     print(
         f"\nrecovery on {n} held-out {cfg.data.path} shapes at {r}^3, {kind} corruption "

@@ -6,10 +6,11 @@ Presets:
   paper  §6.1: synthesis net 200@16³/3, 100@6³/2, fc; batch 20, 25 chains, K = 20,
          Δτ = 0.01 (δ = 0.1), Adam lr 0.001 β1 0.5, an Adam step every iteration (paper text).
   paper_code  the authors' public code: lr 0.01, one Adam step per epoch of gradients.
-  cpu    a 2-core CPU, about 8–10 idle minutes (estimated): net 32@8³/2, 64@4³/2, fc (LeCun init), 16
-         persistent chains × K = 20, Langevin temperature 0.1 throughout (at T = 1 a short
-         run only learns that noise is unlikely), 120 iterations (it grew lattice artifacts
-         by ~200 with a stride-3 net), written samples polished by 30 noise-free steps.
+  cpu    a 2-core CPU, about 8–10 idle minutes (estimated): net 32@8³/2, 64@4³/2, fc
+         (LeCun init), 16 persistent chains × K = 20, Langevin temperature 0.1 throughout
+         (at T = 1 a short run only learns that noise is unlikely), 120 iterations (it grew
+         lattice artifacts by ~200 with a stride-3 net), written samples polished by 30
+         noise-free steps.
   smoke  seconds; for tests.
 """
 

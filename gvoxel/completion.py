@@ -36,6 +36,8 @@ def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None
     be None when the condition alone fixes the start (super-resolution)."""
     variant = exp.variant
     steps = exp.config.sampler.steps if num_steps is None else int(num_steps)
+    if steps < 1:
+        raise ConfigError(f"Langevin steps must be >= 1, got {steps}")
     noise = variant.test_noise if noise is None else bool(noise)
     chunk = chunk or variant.batch_size
     n = len(cond)
@@ -48,6 +50,13 @@ def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None
         starts.append(np.asarray(s))
         results.append(np.asarray(r))
     return np.concatenate(starts), np.concatenate(results)
+
+
+def binarize(exp, cond, results):
+    """Binary shapes nearest to `results` that still satisfy `cond` (Conditional.binarize):
+    recovery thresholds hidden voxels at 0.5; super-resolution turns on, in each block, as
+    many of its largest voxels as the low-resolution input asks for."""
+    return np.asarray(exp.variant.binarize(jnp.asarray(cond), jnp.asarray(results)))
 
 
 def write_comparison(rows, titles, path):

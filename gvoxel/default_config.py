@@ -26,6 +26,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.model.init_std = 0.001
     c.model.conv_impl = "auto"
     c.model.dtype = "float32"
+    c.model.head = "fc"  # "fc" (the paper) or "sum" (translation-invariant sum of local terms)
 
     c.sampler = ml_collections.ConfigDict()
     c.sampler.num_chains = 25

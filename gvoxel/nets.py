@@ -76,6 +76,10 @@ class Descriptor(nn.Module):
     init_std: float = 0.001
     conv_impl: str = "auto"
     dtype: jnp.dtype = jnp.float32  # compute dtype; parameters stay float32
+    # "fc": a fully connected layer over the last feature map (the paper; position-specific
+    # weights). "sum": one weight per channel, summed over positions, so f is a sum of
+    # local terms: every position of every shape trains the same weights.
+    head: str = "fc"
 
     @nn.compact
     def __call__(self, y: jax.Array, features: bool = False):
@@ -92,7 +96,12 @@ class Descriptor(nn.Module):
             h = conv.conv3d(h, kernel.astype(self.dtype), stride, impl=self.conv_impl)
             h = nn.relu(h + bias.astype(self.dtype))
             maps.append(h)
-        h = h.reshape(h.shape[0], -1)
+        if self.head == "sum":
+            h = jnp.sum(h.reshape(h.shape[0], -1, h.shape[-1]), axis=1)
+        elif self.head == "fc":
+            h = h.reshape(h.shape[0], -1)
+        else:
+            raise ConfigError(f"model.head must be 'fc' or 'sum', got {self.head!r}")
         fc = self.param("fc_kernel", init, (h.shape[-1], 1))
         fc_bias = self.param("fc_bias", nn.initializers.zeros, (1,))
         f = (h @ fc.astype(self.dtype))[:, 0].astype(jnp.float32) + fc_bias[0]

@@ -59,6 +59,38 @@ def condition_downscale(low: jax.Array, factor: int) -> Callable[[jax.Array], ja
     return lambda y: y + resample.upscale(low - resample.downscale(y, factor), factor)
 
 
+def binary_mask(y_known: jax.Array, visible: jax.Array) -> Callable[[jax.Array], jax.Array]:
+    """Y ↦ the nearest (L2) binary shape with the visible voxels equal to `y_known`:
+    hidden voxels thresholded at 0.5."""
+    visible = jnp.asarray(visible, bool)
+    return lambda y: jnp.where(visible, y_known, (y > 0.5).astype(y.dtype))
+
+
+def binary_downscale(low: jax.Array, factor: int) -> Callable[[jax.Array], jax.Array]:
+    """Y ↦ the nearest (L2) binary shape whose block averages equal `low` (rounded to whole
+    voxels): in each factor³ block the round(low·factor³) voxels with the largest Y are on.
+    Unlike a 0.5 threshold it never contradicts the low-resolution input."""
+    from gvoxel.data import resample
+
+    resample._check_factor(factor)
+    f = factor
+
+    def project(y):
+        *lead, r = y.shape[:-2]
+        b = r // f
+        n = len(lead)
+        axes = tuple(range(n)) + tuple(n + i for i in (0, 2, 4, 1, 3, 5))
+        blocks = y.reshape(*lead, b, f, b, f, b, f).transpose(axes).reshape(*lead, b, b, b, -1)
+        count = jnp.rint(jnp.asarray(low) * f**3).astype(jnp.int32)
+        order = jnp.argsort(-blocks, axis=-1, stable=True)
+        rank = jnp.argsort(order, axis=-1, stable=True)  # 0 for the largest Y of a block
+        on = (rank < count[..., None]).astype(y.dtype)
+        back = tuple(range(n)) + tuple(n + i for i in (0, 3, 1, 4, 2, 5))
+        return on.reshape(*lead, b, b, b, f, f, f).transpose(back).reshape(y.shape)
+
+    return project
+
+
 def compose(*projections: Projection) -> Projection:
     """Apply several projections in turn (they commute for the ones here)."""
 

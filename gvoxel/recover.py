@@ -6,8 +6,9 @@ python -m gvoxel.recover --workdir=runs/recovery --input=scans.npz --mask=mask.n
 With --corrupt the input shapes are originals: a fraction of their voxels is hidden (the
 training config's corruption kind unless --kind), recovered, and the recovery error over
 the hidden voxels is reported. With --mask (key `voxels`, 1 = visible, one mask per shape or
-one for all) the input's visible voxels are the known part. Writes recovered.npz/.png and
-meshes, input.npz/.png, mask.npz and comparison.png (original / input / recovered).
+one for all) the input's visible voxels are the known part. Writes recovered.npz/.png
+(the chains' soft occupancies), recovered_binary.npz/.png and meshes (hidden voxels
+thresholded at 0.5), input.npz/.png, mask.npz and comparison.png (original / input / recovered).
 """
 
 from __future__ import annotations
@@ -94,18 +95,24 @@ def main(argv):
     inputs, result = completion.complete(
         exp, state, visible, shapes, _SEED.value, _STEPS.value, _NOISE.value
     )
+    binary = completion.binarize(exp, visible, result)
     out, formats = _OUT.value, tuple(_FORMATS.value)
-    visual.write_samples(result, out, "recovered", formats=formats)
+    visual.write_samples(result, out, "recovered", formats=())
+    visual.write_samples(binary, out, "recovered_binary", formats=formats)
     visual.write_samples(inputs, out, "input", formats=())
     data.save_voxels(os.path.join(out, "mask.npz"), visible)
     comparison = os.path.join(out, "comparison.png")
     if _CORRUPT.value is not None:
         err = np.asarray(recovery_error(result, shapes, visible))
-        rows = [shapes, inputs, result]
+        err_b = np.asarray(recovery_error(binary, shapes, visible))
+        rows = [shapes, inputs, binary]
         completion.write_comparison(rows, ["original", "input", "recovered"], comparison)
-        print(f"recovery error over hidden voxels: {err.mean():.4f} (mean of {n} shapes)")
+        print(
+            f"recovery error over hidden voxels: {err_b.mean():.4f} binary, {err.mean():.4f} "
+            f"soft (mean of {n} shapes)"
+        )
     else:
-        completion.write_comparison([inputs, result], ["input", "recovered"], comparison)
+        completion.write_comparison([inputs, binary], ["input", "recovered"], comparison)
     print(f"recovered {n} shapes (checkpoint {step}) to {out}/recovered.npz, {comparison}")
 
 

@@ -5,8 +5,9 @@ python -m gvoxel.superres --workdir=runs/superres --input=low16.npz --out=sr
 --input holds low-resolution shapes ((R/d)³ for a model trained at R³ with factor d), or
 high-resolution originals (R³), which are down-scaled by block averages first and then
 serve as the reference: the per-voxel error and IoU of the result are reported. Writes
-superres.npz/.png and meshes, input.npz/.png (the low-resolution shapes, replicated to R³)
-and comparison.png (original / input / result).
+superres.npz/.png (the chains' soft occupancies), superres_binary.npz/.png and meshes (the
+nearest binary shapes that keep every block's voxel count), input.npz/.png (the
+low-resolution shapes, replicated to R³) and comparison.png (original / input / result).
 """
 
 from __future__ import annotations
@@ -67,17 +68,23 @@ def main(argv):
     inputs, result = completion.complete(
         exp, state, low, None, _SEED.value, _STEPS.value, _NOISE.value
     )
+    binary = completion.binarize(exp, low, result)
     out = _OUT.value
-    visual.write_samples(result, out, "superres", formats=tuple(_FORMATS.value))
+    visual.write_samples(result, out, "superres", formats=())
+    visual.write_samples(binary, out, "superres_binary", formats=tuple(_FORMATS.value))
     visual.write_samples(inputs, out, "input", formats=())
     comparison = os.path.join(out, "comparison.png")
     if original is not None:
-        err, overlap = np.asarray(voxel_error(result, original)), np.asarray(iou(result, original))
-        rows = [original, inputs, result]
+        err, overlap = np.asarray(voxel_error(binary, original)), np.asarray(iou(binary, original))
+        rows = [original, inputs, binary]
         completion.write_comparison(rows, ["original", "input", "result"], comparison)
-        print(f"per-voxel error {err.mean():.4f}, IoU {overlap.mean():.3f} (mean of {len(low)})")
+        print(
+            f"binary result: per-voxel error {err.mean():.4f}, IoU {overlap.mean():.3f} "
+            f"(mean of {len(low)}; soft per-voxel error "
+            f"{float(np.mean(voxel_error(result, original))):.4f})"
+        )
     else:
-        completion.write_comparison([inputs, result], ["input", "result"], comparison)
+        completion.write_comparison([inputs, binary], ["input", "result"], comparison)
     print(f"up-scaled {len(low)} shapes x{factor} (checkpoint {step}) to {out}/superres.npz")
 
 

@@ -176,7 +176,11 @@ def train_and_evaluate(
     }
     if mngr.latest_step() is not None:
         saved = checkpoint.saved_meta(mngr)
-        for d in config_utils.check_resume(saved["config"], config, workdir, override_config):
+        # keys added to the code after the run was saved count as their defaults
+        old = config_utils.with_defaults(
+            saved["config"], default_config.base_config(saved["config"]["variant"])
+        ).to_dict()
+        for d in config_utils.check_resume(old, config, workdir, override_config):
             logging.warning("config changed on resume: %s", d)
         meta["guard_scale"] = saved.get("guard_scale", 1.0)
         meta["guard_retries"] = saved.get("guard_retries", 0)

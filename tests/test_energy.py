@@ -3,8 +3,10 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from gvoxel import energy, nets
+from gvoxel.errors import ConfigError
 
 
 def tiny_net():
@@ -76,3 +78,21 @@ def test_descriptor_exposes_feature_maps_and_presets():
         )[0]
     )
     assert [m.shape[1:] for m in maps] == [(16, 16, 16, 64), (8, 8, 8, 128), (4, 4, 4, 256)]
+
+
+def test_sum_head_is_a_sum_of_local_terms_with_one_weight_per_channel():
+    net = nets.Descriptor(layers=((3, 3, 2),), init_std=0.1, head="sum")
+    y = jax.random.uniform(jax.random.PRNGKey(1), (2, 8, 8, 8))
+    (f, maps), variables = net.init_with_output(jax.random.PRNGKey(0), y, features=True)
+    p = variables["params"]
+    assert p["fc_kernel"].shape == (3, 1)  # not (4·4·4·3, 1): no position-specific weights
+    expected = jnp.sum(maps[-1], axis=(1, 2, 3)) @ p["fc_kernel"][:, 0] + p["fc_bias"][0]
+    np.testing.assert_allclose(f, expected, rtol=1e-5)
+    # a shape moved by the net's stride, away from the borders, has the same f
+    z = jnp.zeros((1, 16, 16, 16)).at[0, 4:8, 5:9, 4:7].set(1.0)
+    f0 = net.apply(variables, z)
+    f1 = net.apply(variables, jnp.roll(z, 2, axis=1))
+    np.testing.assert_allclose(f0, f1, rtol=1e-5)
+    bad = nets.Descriptor(layers=((3, 3, 2),), head="mean")
+    with pytest.raises(ConfigError, match="model.head"):
+        bad.init(jax.random.PRNGKey(0), y)

@@ -37,4 +37,5 @@ def descriptor(model_cfg) -> nets.Descriptor:
         init_std=model_cfg.init_std,
         conv_impl=model_cfg.conv_impl,
         dtype=dtype,
+        head=model_cfg.get("head", "fc"),
     )
