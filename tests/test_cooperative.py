@@ -15,6 +15,7 @@ from gvoxel import generate, train
 from gvoxel import generator as gen
 from gvoxel.conv import conv3d
 from gvoxel.errors import ConfigError, InputError
+from gvoxel.variants import cooperative
 from gvoxel.variants.base import DataInfo
 from gvoxel.variants.cooperative import Cooperative
 from tests.test_train import assert_states_equal, final_state, smoke_config
@@ -103,6 +104,19 @@ def test_mcmc_teaching_shrinks_the_revision():
     again = exp.variant.refine(state, jax.random.PRNGKey(6), y, 10, noise=False)
     dist = float(jnp.mean(jnp.sqrt(jnp.sum(jnp.square(again - y), axis=(1, 2, 3)))))
     assert 0.5 * late < dist < 2.0 * late, (dist, late)
+
+
+def test_diversity_metrics():
+    """contraction: 0 when the revisions keep g's dependence on Z (a common shift plus noise),
+    1 when they forget it; iou_gen: 1 for one shape repeated, 0 for disjoint shapes."""
+    y = jax.random.uniform(jax.random.PRNGKey(0), (64, 6, 6, 6), minval=-1.0, maxval=1.0)
+    noise = 0.1 * jax.random.normal(jax.random.PRNGKey(1), y.shape)
+    assert abs(float(cooperative._contraction(y, y + 0.3 + noise))) < 0.05
+    same = jnp.broadcast_to(jnp.mean(y, axis=0), y.shape)
+    np.testing.assert_allclose(cooperative._contraction(y, same), 1.0, rtol=1e-5)
+    iou = lambda v: float(cooperative._pairwise(v, cooperative._iou))  # noqa: E731
+    assert iou(jnp.ones((3, 4, 4, 4))) == 1.0
+    assert iou(jnp.eye(3).reshape(3, 3, 1, 1)) == 0.0
 
 
 def test_generator_regresses_on_revisions_clipped_to_its_range():

@@ -50,6 +50,33 @@ def _sum_sq(x):
     return jnp.sum(jnp.square(x).reshape(x.shape[0], -1), axis=-1)
 
 
+def _pairwise(y, fn):
+    """Mean of fn(gram matrix) over pairs of distinct chains."""
+    flat = y.reshape(y.shape[0], -1)
+    m = fn(flat @ flat.T)
+    n = y.shape[0]
+    return (jnp.sum(m) - jnp.trace(m)) / max(n * (n - 1), 1)
+
+
+def _distance(gram):
+    sq = jnp.diag(gram)
+    return jnp.sqrt(jnp.maximum(sq[:, None] + sq[None, :] - 2.0 * gram, 0.0))
+
+
+def _iou(inter):
+    area = jnp.diag(inter)
+    return inter / jnp.maximum(area[:, None] + area[None, :] - inter, 1.0)
+
+
+def _contraction(y, revised):
+    """Regression coefficient of −(Ỹ − g(Z)) on g(Z), both centred over the chains: 0 when
+    the revisions keep g's dependence on Z, 1 when every Ỹ is the same (noise averages out)."""
+    g = y - jnp.mean(y, axis=0)
+    d = revised - y
+    d = d - jnp.mean(d, axis=0)
+    return -jnp.sum(g * d) / jnp.maximum(jnp.sum(g * g), 1e-12)
+
+
 @dataclasses.dataclass(frozen=True)
 class Cooperative:
     core: Synthesis  # the descriptor, its Langevin sampler and optimizer
@@ -194,6 +221,10 @@ class Cooperative:
             "grad_norm": optax.global_norm(grads),
             "gen_grad_norm": optax.global_norm(gen_grads),
             "occupancy_gen": jnp.mean(y_gen > 0),
+            # diversity over Z: revisions that contract g's shapes to one regress g onto it
+            "distance_gen": _pairwise(y_gen, _distance),  # ‖g(Z_i) − g(Z_j)‖ vs "revision"
+            "contraction": _contraction(y_gen, residual + y_gen),
+            "iou_gen": _pairwise((y_gen > 0).astype(jnp.float32), _iou),
             "occupancy_obs": jnp.mean(observed + state["data_mean"] > 0.5),
         }
         new_state = dict(
