@@ -31,7 +31,7 @@ import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
-from gvoxel import data, pipeline, train  # noqa: E402
+from gvoxel import data, pipeline, train, visual  # noqa: E402
 from gvoxel.data import downscale  # noqa: E402
 from gvoxel.metrics import reference, suite  # noqa: E402
 from gvoxel.metrics.neighbours import nearest_neighbours  # noqa: E402
@@ -98,7 +98,7 @@ def samples(exp, state, num, noise_steps, seed):
     }
 
 
-def run(name, cfg, voxels, seconds, evals, score, num, noise_steps):
+def run(name, cfg, voxels, seconds, evals, score, num, noise_steps, out=None):
     """Trains `cfg` for `seconds` (after compiling), scoring `evals` times; yields rows."""
     mean = pipeline.data_mean(voxels, cfg.data.mean)
     batches = pipeline.Batches(voxels - mean, cfg.train.batch_size, cfg.seed)
@@ -124,6 +124,9 @@ def run(name, cfg, voxels, seconds, evals, score, num, noise_steps):
                   "s_per_epoch": per_iter * batches.steps_per_epoch,
                   "epochs": i / batches.steps_per_epoch, "trained_s": trained}  # fmt: skip
         for kind, grids in samples(exp, state, num, noise_steps, k).items():
+            if out:  # look at them: scores alone do not tell a bed from a blob
+                tag = f"{name}_{kind}_eval{k}".replace(" ", "_").replace(",", "")
+                visual.save_montage(np.asarray(grids), os.path.join(out, f"{tag}.png"))
             yield {"model": name, "samples": kind, **timing, **score(np.asarray(grids))}
 
 
@@ -144,6 +147,7 @@ def main():
     p.add_argument("--noise_steps", type=int, default=200, help="single grid from noise: steps")
     p.add_argument("--tiny", action="store_true", help="tiny nets and chains (a quick check)")
     p.add_argument("--json", help="also write the rows here")
+    p.add_argument("--out", help="write each scored set of shapes as a PNG montage here")
     a = p.parse_args()
 
     models = {"multi-grid": a.mg, "single-grid": a.sg}
@@ -161,7 +165,8 @@ def main():
     rows = [{"model": "real", "samples": "held-out beds", **score(held_out)}]
     show(rows[0])
     for name, c in configs.items():
-        for r in run(name, c, train_voxels, a.seconds, a.evals, score, a.num, a.noise_steps):
+        rows_of = run(name, c, train_voxels, a.seconds, a.evals, score, a.num, a.noise_steps, a.out)
+        for r in rows_of:
             show(r)
             rows.append(r)
     if a.json:
