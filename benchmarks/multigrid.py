@@ -165,8 +165,8 @@ def main():
     rows = [{"model": "real", "samples": "held-out beds", **score(held_out)}]
     show(rows[0])
     for name, c in configs.items():
-        rows_of = run(name, c, train_voxels, a.seconds, a.evals, score, a.num, a.noise_steps, a.out)
-        for r in rows_of:
+        args = (a.seconds, a.evals, score, a.num, a.noise_steps, a.out)
+        for r in run(name, c, train_voxels, *args):
             show(r)
             rows.append(r)
     if a.json:

@@ -67,7 +67,7 @@ def main(argv):
     rows = {
         "block (C⁻CY), soft": block,
         "block, thresholded at 0.5": (block > 0.5).astype(np.float32),
-        "trilinear, thresholded at 0.5": (trilinear(low, r) > 0.5).astype(np.float32),
+        "trilinear, thresholded at 0.5": (smooth > 0.5).astype(np.float32),
         "trilinear, binary keeping block counts": completion.binarize(exp, low, smooth),
         f"Generative VoxelNet (iter {step}), soft": ours,
         "  same, thresholded at 0.5": (ours > 0.5).astype(np.float32),

@@ -76,8 +76,7 @@ def binary_downscale(low: jax.Array, factor: int) -> Callable[[jax.Array], jax.A
     f = factor
 
     def project(y):
-        *lead, r = y.shape[:-2]
-        b = r // f
+        lead, b = y.shape[:-3], y.shape[-1] // f
         n = len(lead)
         axes = tuple(range(n)) + tuple(n + i for i in (0, 2, 4, 1, 3, 5))
         blocks = y.reshape(*lead, b, f, b, f, b, f).transpose(axes).reshape(*lead, b, b, b, -1)

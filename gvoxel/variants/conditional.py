@@ -232,9 +232,8 @@ class SuperResolution(Conditional):
 
     def start(self, low, y=None):
         del y
-        block = resample.upscale(low, self.factor)
         if self.start_from == "block":
-            return block
+            return resample.upscale(low, self.factor)
         high = low.shape[:-3] + tuple(n * self.factor for n in low.shape[-3:])
         smooth = jax.image.resize(low, high, "trilinear")
         return projections.condition_downscale(low, self.factor)(smooth)
