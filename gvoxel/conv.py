@@ -16,7 +16,10 @@ every gradient (input and kernel) comes from JAX's autodiff and is the exact adj
 * "fft": the same polyphase stride-1 conv done with real FFTs of size M = out + ceil(k/s) - 1
   (no circular wrap reaches the kept outputs); per frequency a (N x s^3*Cin) @ (s^3*Cin x Cout)
   complex matmul, written as one real batched matmul with frequency as the batch dim.
-  Several times fewer FLOPs than direct for big kernels (16^3/3: ~20x).
+  Several times fewer FLOPs than direct for big kernels (16^3/3: ~20x). That matmul has a
+  custom VJP only to read a pre-transposed copy of the kernel spectra in the input-gradient
+  (XLA's CPU matmul with a transposed operand was 2-3x slower); the gradients are the exact
+  adjoints all the same (first order only: no forward-mode or second derivatives).
 """
 
 from __future__ import annotations
@@ -92,13 +95,18 @@ def _xla(x, kernel, stride):
     )
 
 
-def _geometry(n: int, k: int, s: int, fft: bool = False):
-    """Per axis: (out, kq, M, before, after) of the polyphase split of the SAME-padded input."""
+def _geometry(n: int, k: int, s: int, smooth: bool = False):
+    """Per axis: (out, kq, M, before, after) of the polyphase split of the SAME-padded input.
+
+    `smooth` rounds M up to a 2^a 3^b 5^c FFT size: worth it only where the FFTs dominate (a
+    1-channel input); where the channel matmul dominates, the larger spectrum costs more
+    (measured: 11 -> 12 made a 64 -> 128 channel layer 1.3x slower, 13 -> 15 a 200 -> 100 one
+    1.5x)."""
     out = -(-n // s)
     before, _ = same_pads(n, k, s)
     kq = -(-k // s)
     m = out + kq - 1  # a VALID stride-1 conv of M entries has exactly `out` outputs
-    if fft:
+    if smooth:
         m = fft_size(m)  # outputs beyond `out` are cut off after the inverse FFT
     # pad to exactly s*M so that every phase has M entries; the extra zeros (beyond SAME's
     # `after`) only reach the kept outputs through the zero taps appended to the kernel
@@ -171,10 +179,38 @@ def _kernel_spectra(w, ms):
     return w.reshape(-1, *w.shape[3:])
 
 
+def _hoistable(t, kernel):
+    """`t` times a kernel-dependent 1. XLA does not hoist a lone loop-invariant transpose or
+    concatenate out of the Langevin while loop (it re-ran every step); a multiply is hoisted."""
+    return t * (1.0 + 0.0 * kernel[(0,) * kernel.ndim])
+
+
+@jax.custom_vjp
+def _batched_matmul(a, b, bt):
+    """(F, P, Q) @ (F, Q, R) per frequency. `bt` is `b` transposed, (F, R, Q), materialised
+    once: the input-gradient g @ b^T is 2-3x slower on CPU with a transposed operand."""
+    del bt
+    return lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,))))
+
+
+def _batched_matmul_fwd(a, b, bt):
+    return _batched_matmul(a, b, bt), (a, bt)
+
+
+def _batched_matmul_bwd(res, g):
+    a, bt = res
+    da = lax.dot_general(g, bt, (((2,), (1,)), ((0,), (0,))))  # (F, P, Q)
+    db = lax.dot_general(a, g, (((1,), (1,)), ((0,), (0,))))  # (F, Q, R)
+    return da, db, jnp.zeros_like(bt)
+
+
+_batched_matmul.defvjp(_batched_matmul_fwd, _batched_matmul_bwd)
+
+
 def _fft(x, kernel, stride):
     s = stride
     k = kernel.shape[0]
-    geo = [_geometry(n, k, s, fft=True) for n in x.shape[1:4]]
+    geo = [_geometry(n, k, s, smooth=x.shape[-1] == 1) for n in x.shape[1:4]]
     kq = geo[0][1]
     outs = tuple(g[0] for g in geo)
     xp, ms = _phases(x, s, geo)
@@ -189,14 +225,26 @@ def _fft(x, kernel, stride):
     xf = xf.reshape(nb, kc, nf).transpose(2, 0, 1)  # (F, N, K)
 
     w = _sub_kernels(kernel, s, kq).transpose(0, 2, 4, 1, 3, 5, 6, 7)
-    b = _kernel_spectra(w.reshape(kq, kq, kq, kc, cout), ms).reshape(nf, kc, 2 * cout)
-
-    # correlation = X * conj(W); one real batched matmul: [Xr; Xi] @ [Wr, Wi]
-    a = jnp.concatenate([xf.real, xf.imag], axis=1)  # (F, 2N, K)
-    p = lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,))))  # (F, 2N, 2Cout)
-    p = p.reshape(nf, 2, nb, 2, cout)
-    yr = p[:, 0, :, 0] + p[:, 1, :, 1]
-    yi = p[:, 1, :, 0] - p[:, 0, :, 1]
+    w = _kernel_spectra(w.reshape(kq, kq, kq, kc, cout), ms)  # (F, K, 2, Cout) = re, im
+    # Correlation Y = X conj(W) as one real batched matmul, in whichever of two forms moves
+    # fewer bytes: "block" [Xr | Xi] @ [[Wr, -Wi], [Wi, Wr]] = [Yr | Yi] doubles the weights
+    # but gives Y directly; "stacked" [Xr; Xi] @ [Wr | Wi] then combines four blocks.
+    if kc <= 2 * nb:
+        a = jnp.concatenate([xf.real, xf.imag], axis=2)  # (F, N, 2K)
+        wr, wi = w[:, :, 0], w[:, :, 1]
+        b = jnp.concatenate(
+            [jnp.concatenate([wr, -wi], -1), jnp.concatenate([wi, wr], -1)], axis=1
+        )  # (F, 2K, 2Cout)
+        bt = _hoistable(b.transpose(0, 2, 1), kernel)
+        p = _batched_matmul(a, _hoistable(b, kernel), bt)  # (F, N, 2Cout)
+        yr, yi = p[..., :cout], p[..., cout:]
+    else:
+        a = jnp.concatenate([xf.real, xf.imag], axis=1)  # (F, 2N, K)
+        b = w.reshape(nf, kc, 2 * cout)
+        bt = _hoistable(b.transpose(0, 2, 1), kernel)
+        p = _batched_matmul(a, _hoistable(b, kernel), bt).reshape(nf, 2, nb, 2, cout)
+        yr = p[:, 0, :, 0] + p[:, 1, :, 1]
+        yi = p[:, 1, :, 0] - p[:, 0, :, 1]
     yf = lax.complex(yr, yi).transpose(1, 2, 0).reshape(nb, cout, *fshape)
     y = jnp.fft.irfftn(yf, s=ms, axes=(-3, -2, -1))  # (N, Cout, M1, M2, M3)
     y = y[:, :, : outs[0], : outs[1], : outs[2]]

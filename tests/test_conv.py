@@ -138,3 +138,14 @@ def test_dtype_follows_input():
     for impl in IMPLS:
         assert conv3d(x, w.astype(jnp.float16), 2, impl).dtype == jnp.float32
     assert np.isfinite(np.asarray(conv3d(x, w, 2, "fft"))).all()
+
+
+@pytest.mark.parametrize("batch", [1, 14], ids=["stacked", "block"])
+def test_both_spectral_matmul_forms(batch):
+    """The FFT path's channel matmul takes the "block" form when s^3 Cin <= 2N (here 27 <= 28)
+    and the "stacked" form otherwise; both give the reference values and gradients."""
+    x, w = _data((12, 12, 12), 1, 3, 6, batch=batch)
+    (y_ref, gx_ref, gw_ref), (y, gx, gw) = _all_impls(x, w, 3, ("fft",))
+    assert _rel(y, y_ref) < 1e-5
+    assert _rel(gx, gx_ref) < 1e-5
+    assert _rel(gw, gw_ref) < 1e-5
