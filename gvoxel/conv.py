@@ -182,7 +182,7 @@ def _kernel_spectra(w, ms):
 def _hoistable(t, kernel):
     """`t` times a kernel-dependent 1. XLA does not hoist a lone loop-invariant transpose or
     concatenate out of the Langevin while loop (it re-ran every step); a multiply is hoisted."""
-    return t * (1.0 + 0.0 * kernel[(0,) * kernel.ndim])
+    return t * (1.0 + 0.0 * lax.stop_gradient(kernel[(0,) * kernel.ndim]))
 
 
 @jax.custom_vjp
