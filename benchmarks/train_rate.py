@@ -1,0 +1,64 @@
+"""Seconds per training iteration of a config preset, after compilation (issue #4's "training
+rate before and after"; run it in two checkouts to compare).
+
+    python benchmarks/train_rate.py --config=configs/synthesis.py:cpu --iters=5
+    python benchmarks/train_rate.py --config=configs/synthesis.py:cpu --root=/path/to/old/checkout
+
+Uses the training loop's own jitted step (gvoxel.train.Experiment) on the preset's data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="configs/synthesis.py:cpu", help="FILE:PRESET")
+    p.add_argument("--iters", type=int, default=5, help="timed iterations (median)")
+    p.add_argument("--root", default=HERE, help="checkout whose gvoxel and configs to time")
+    a = p.parse_args()
+    sys.path.insert(0, a.root)
+    import jax
+
+    from gvoxel import data, pipeline, train
+    from gvoxel.variants.base import DataInfo
+
+    path, preset = a.config.split(":")
+    spec = importlib.util.spec_from_file_location("cfg", os.path.join(a.root, path))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cfg = mod.get_config(preset)
+    ds = data.load_voxels(cfg.data.path, resolution=cfg.data.resolution or None)
+    voxels = ds.split_train_val(cfg.data.val_fraction, cfg.data.seed)[0].voxels
+    mean = pipeline.data_mean(voxels, cfg.data.mean)
+    batches = pipeline.Batches(voxels - mean, cfg.train.batch_size, cfg.seed)
+    info = DataInfo(voxels.shape[-1], len(voxels), batches.steps_per_epoch)
+    exp = train.Experiment(cfg, info, 1)
+    state = exp.init_state(cfg.seed, mean)
+    step = exp.jit_train_step()
+    t = time.perf_counter()
+    state, metrics = step(state, batches.batch(0))
+    jax.block_until_ready(metrics)
+    compile_s = time.perf_counter() - t
+    times = []
+    for i in range(1, a.iters + 1):
+        t = time.perf_counter()
+        state, metrics = step(state, batches.batch(i))
+        float(metrics["loss"])  # waits for the step
+        times.append(time.perf_counter() - t)
+    print(
+        f"{a.config} ({a.root}): compile {compile_s:.1f} s, "
+        f"{statistics.median(times):.3f} s/iteration (median of {a.iters})"
+    )
+
+
+if __name__ == "__main__":
+    main()
