@@ -237,7 +237,9 @@ def _fft(x, kernel, stride):
         )  # (F, 2K, 2Cout)
         bt = _hoistable(b.transpose(0, 2, 1), kernel)
         p = _batched_matmul(a, _hoistable(b, kernel), bt)  # (F, N, 2Cout)
-        yr, yi = p[..., :cout], p[..., cout:]
+        p = p.reshape(nf, nb, 2, cout).transpose(2, 1, 3, 0)  # (2, N, Cout, F)
+        yf = lax.complex(p[0], p[1]).reshape(nb, cout, *fshape)
+        return _inverse(yf, ms, outs)
     else:
         a = jnp.concatenate([xf.real, xf.imag], axis=1)  # (F, 2N, K)
         b = w.reshape(nf, kc, 2 * cout)
@@ -246,6 +248,11 @@ def _fft(x, kernel, stride):
         yr = p[:, 0, :, 0] + p[:, 1, :, 1]
         yi = p[:, 1, :, 0] - p[:, 0, :, 1]
     yf = lax.complex(yr, yi).transpose(1, 2, 0).reshape(nb, cout, *fshape)
+    return _inverse(yf, ms, outs)
+
+
+def _inverse(yf, ms, outs):
+    """(N, Cout, F1, F2, F3) half spectrum -> (N, out1, out2, out3, Cout) kept outputs."""
     y = jnp.fft.irfftn(yf, s=ms, axes=(-3, -2, -1))  # (N, Cout, M1, M2, M3)
     y = y[:, :, : outs[0], : outs[1], : outs[2]]
     return y.transpose(0, 2, 3, 4, 1)
