@@ -245,9 +245,10 @@ def _fft(x, kernel, stride):
         b = w.reshape(nf, kc, 2 * cout)
         bt = _hoistable(b.transpose(0, 2, 1), kernel)
         p = _batched_matmul(a, _hoistable(b, kernel), bt).reshape(nf, 2, nb, 2, cout)
-        yr = p[:, 0, :, 0] + p[:, 1, :, 1]
-        yi = p[:, 1, :, 0] - p[:, 0, :, 1]
-    yf = lax.complex(yr, yi).transpose(1, 2, 0).reshape(nb, cout, *fshape)
+        p = p.transpose(1, 3, 2, 4, 0)  # (2, 2, N, Cout, F): X re/im, W re/im
+        yr = p[0, 0] + p[1, 1]
+        yi = p[1, 0] - p[0, 1]
+    yf = lax.complex(yr, yi).reshape(nb, cout, *fshape)
     return _inverse(yf, ms, outs)
 
 
