@@ -237,9 +237,8 @@ def _fft(x, kernel, stride):
         )  # (F, 2K, 2Cout)
         bt = _hoistable(b.transpose(0, 2, 1), kernel)
         p = _batched_matmul(a, _hoistable(b, kernel), bt)  # (F, N, 2Cout)
-        p = p.reshape(nf, nb, 2, cout).transpose(2, 1, 3, 0)  # (2, N, Cout, F)
-        yf = lax.complex(p[0], p[1]).reshape(nb, cout, *fshape)
-        return _inverse(yf, ms, outs)
+        p = p.reshape(nf, nb, 2, cout).transpose(2, 1, 3, 0)  # (2, N, Cout, F): re, im
+        yr, yi = p[0], p[1]
     else:
         a = jnp.concatenate([xf.real, xf.imag], axis=1)  # (F, 2N, K)
         b = w.reshape(nf, kc, 2 * cout)
@@ -248,12 +247,9 @@ def _fft(x, kernel, stride):
         p = p.transpose(1, 3, 2, 4, 0)  # (2, 2, N, Cout, F): X re/im, W re/im
         yr = p[0, 0] + p[1, 1]
         yi = p[1, 0] - p[0, 1]
+    # split along leading axes after one transpose: slicing the matmul's trailing axis cost a
+    # pad-and-add pass in the gradient
     yf = lax.complex(yr, yi).reshape(nb, cout, *fshape)
-    return _inverse(yf, ms, outs)
-
-
-def _inverse(yf, ms, outs):
-    """(N, Cout, F1, F2, F3) half spectrum -> (N, out1, out2, out3, Cout) kept outputs."""
     y = jnp.fft.irfftn(yf, s=ms, axes=(-3, -2, -1))  # (N, Cout, M1, M2, M3)
     y = y[:, :, : outs[0], : outs[1], : outs[2]]
     return y.transpose(0, 2, 3, 4, 1)
