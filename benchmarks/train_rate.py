@@ -31,11 +31,17 @@ def main():
     from gvoxel import data, pipeline, train
     from gvoxel.variants.base import DataInfo
 
-    path, preset = a.config.split(":")
-    spec = importlib.util.spec_from_file_location("cfg", os.path.join(a.root, path))
+    path, _, preset = a.config.partition(":")
+    full = os.path.join(a.root, path)
+    if not preset or not os.path.isfile(full):
+        p.error(f"--config must be FILE:PRESET with FILE under --root, got {a.config!r}")
+    spec = importlib.util.spec_from_file_location("cfg", full)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    cfg = mod.get_config(preset)
+    try:
+        cfg = mod.get_config(preset)
+    except ValueError as e:
+        p.error(str(e))
     ds = data.load_voxels(cfg.data.path, resolution=cfg.data.resolution or None)
     voxels = ds.split_train_val(cfg.data.val_fraction, cfg.data.seed)[0].voxels
     mean = pipeline.data_mean(voxels, cfg.data.mean)

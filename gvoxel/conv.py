@@ -39,14 +39,14 @@ def same_pads(n: int, k: int, s: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def fft_gain(n: int, k: int, stride: int) -> float:
+def fft_gain(n: int, k: int, stride: int, cin: int = 1) -> float:
     """Dense direct MACs / polyphase-FFT contraction MACs (real), per Cin*Cout channel pair.
 
     Direct: out^3 k^3. FFT: s^3 phases x M^2 (M//2+1) frequencies x 4 real MACs per complex MAC
-    (M = out + ceil(k/s) - 1). The FFTs themselves scale with Cin + Cout only and are ignored.
+    (M as `_fft` picks it for `cin` input channels). The FFTs themselves scale with Cin + Cout
+    only and are ignored.
     """
-    out = -(-n // stride)
-    m = fft_size(out + -(-k // stride) - 1)
+    out, _, m, _, _ = _geometry(n, k, stride, smooth=cin == 1)
     return (out * k) ** 3 / (4 * stride**3 * m * m * (m // 2 + 1))
 
 
