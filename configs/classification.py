@@ -21,13 +21,13 @@ def get_config(preset: str = "cpu"):
     c.pools = (4, 2)  # max-pool sizes of layer 1, 2, ... feature maps
     c.val_fraction = 0.2  # of the descriptor's training shapes, for model selection
     c.seed = 0
-    c.random_seed = 1  # the randomly initialised descriptor of the baseline
+    c.random_seeds = (1, 2, 3)  # randomly initialised descriptors of the baseline (mean ± sd)
     c.batch_size = 16  # feature extraction batch
     c.reference = "bundled"  # supervised reference classifier ("" = skip)
     c.logreg = ml_collections.ConfigDict()
     c.logreg.l2 = (0.0, 1e-3, 1e-2, 1e-1)
     c.logreg.lr = 0.01
-    c.logreg.steps = 300
+    c.logreg.steps = 1000  # 300 was the chosen (last) step of a 98.2% run: too few
     if preset == "paper":
         c.logreg.l2 = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
         c.logreg.steps = 1000
@@ -38,6 +38,7 @@ def get_config(preset: str = "cpu"):
         c.logreg.steps = 100
         c.batch_size = 8
         c.reference = ""
+        c.random_seeds = (1,)
     else:
         raise ValueError(f"unknown preset {preset!r}; choose paper, cpu or smoke")
     return c

@@ -17,7 +17,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from gvoxel import cli, data, features, train
-from gvoxel.errors import InputError
+from gvoxel.errors import ConfigError, InputError
 from gvoxel.metrics import logreg
 from gvoxel.metrics import reference as reference_lib
 
@@ -59,25 +59,38 @@ def classify(exp, state, cfg) -> dict:
     if not hasattr(variant, "descriptor"):
         raise InputError(f"a {exp.config.variant!r} run has no descriptor to take features from")
     fit, val, test = splits(exp.config, cfg.val_fraction, cfg.seed)
+    if not cfg.random_seeds:
+        raise ConfigError("random_seeds is empty: the random-feature baseline needs one seed")
     mean = np.asarray(state["data_mean"])  # the descriptor learned on mean-removed grids
-    random_params = variant.init(jax.random.PRNGKey(cfg.random_seed), mean)["params"]
     num_classes = len(fit.categories)
     results = {
         "num": {"fit": len(fit), "val": len(val), "test": len(test)},
         "categories": list(fit.categories),
     }
-    for name, params in (("learned", state["params"]), ("random", random_params)):
+
+    def score(params):
         feats = [
             features.extract_all(
                 variant.descriptor, params, s.voxels - mean, tuple(cfg.pools), cfg.batch_size
             )
             for s in (fit, val, test)
         ]
-        results[name] = logreg.select_and_test(
+        r = logreg.select_and_test(
             (feats[0], fit.labels), (feats[1], val.labels), (feats[2], test.labels),
             num_classes, tuple(cfg.logreg.l2), float(cfg.logreg.lr), int(cfg.logreg.steps),
         )  # fmt: skip
-        results[name]["feature_size"] = int(feats[0].shape[1])
+        return r | {"feature_size": int(feats[0].shape[1])}
+
+    results["learned"] = score(state["params"])
+    # one random init is a noisy yardstick: several inits, each scored like the learned one
+    runs = [score(variant.init(jax.random.PRNGKey(s), mean)["params"]) for s in cfg.random_seeds]
+    accs = [r["test_accuracy"] for r in runs]
+    results["random"] = runs[0] | {
+        "seeds": [int(s) for s in cfg.random_seeds],
+        "test_accuracies": accs,
+        "test_accuracy": float(np.mean(accs)),
+        "test_accuracy_std": float(np.std(accs)),
+    }
     if cfg.reference:
         ref = reference_lib.Reference(cfg.reference)
         same = all(ref.config.data[k] == exp.config.data[k] for k in SPLIT_KEYS)
@@ -95,13 +108,18 @@ def report(results: dict) -> str:
         f"{', '.join(results['categories'])}: fit {n['fit']}, val {n['val']}, "
         f"test {n['test']} shapes (test = the descriptor run's held-out split)"
     ]
-    for name in ("learned", "random"):
-        r = results[name]
-        lines.append(
-            f"{name:>9} features ({r['feature_size']}): test accuracy "
-            f"{100 * r['test_accuracy']:.1f}% (val {100 * r['val_accuracy']:.1f}%, "
-            f"l2 {r['l2']:g}, {r['steps']} steps chosen on val)"
-        )
+    r = results["learned"]
+    lines.append(
+        f"  learned features ({r['feature_size']}): test accuracy {100 * r['test_accuracy']:.1f}% "
+        f"(val {100 * r['val_accuracy']:.1f}%, l2 {r['l2']:g}, {r['steps']} steps chosen on val)"
+    )
+    r = results["random"]
+    each = ", ".join(f"{100 * a:.1f}" for a in r["test_accuracies"])
+    lines.append(
+        f"   random features ({r['feature_size']}): test accuracy {100 * r['test_accuracy']:.1f}"
+        f" ± {100 * r['test_accuracy_std']:.1f}% over {len(r['seeds'])} random descriptors "
+        f"({each})"
+    )
     if "reference" in results:
         r = results["reference"]
         note = "" if r["same_held_out_split"] else " (different split: may have seen test shapes)"

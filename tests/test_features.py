@@ -95,6 +95,18 @@ def test_model_selection_never_looks_at_the_test_split():
     assert honest["test_accuracy"] + flipped["test_accuracy"] == pytest.approx(1.0)
 
 
+def test_selection_keeps_training_past_the_first_perfect_validation_accuracy():
+    # widely separated classes: validation accuracy is 100% from the first step, so only the
+    # cross-entropy tells an under-fitted model from a fitted one
+    rng = np.random.default_rng(1)
+    y = np.arange(80) % 2
+    x = (rng.normal(size=(80, 3)) + 6.0 * y[:, None]).astype(np.float32)
+    fit, val = (x[:60], y[:60]), (x[60:], y[60:])
+    r = logreg.select_and_test(fit, val, val, 2, (0.0,), 0.05, 100)
+    assert r["val_accuracy"] == 1.0
+    assert r["steps"] > 50 and r["val_cross_entropy"] < 0.05
+
+
 def test_a_single_category_run_is_refused(tmp_path):
     cfg = smoke_config(**{"train.num_devices": 1})
     with pytest.raises(InputError, match="one category"):

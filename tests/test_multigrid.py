@@ -159,6 +159,16 @@ def test_sample_cli_draws_every_grid_from_scratch(smoke_run, tmp_path):
     assert float(jnp.abs(a["samples"] - b["samples"]).max()) > 0
 
 
+def test_polish_moves_only_the_finest_written_grid(smoke_run):
+    exp, state, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    plain = exp.variant.synthesize(state, jax.random.PRNGKey(0), 2, 3)
+    polished_cfg = mg_config(**{"sampler.polish_steps": 5})
+    polished_exp = train.Experiment(polished_cfg, exp.info, 1)
+    polished = polished_exp.variant.synthesize(state, jax.random.PRNGKey(0), 2, 3)
+    np.testing.assert_array_equal(plain["grid4"], polished["grid4"])
+    assert float(jnp.abs(plain["samples"] - polished["samples"]).max()) > 1e-3
+
+
 @pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 (simulated) devices")
 def test_sharded_step_equals_single_device():
     # XLA convolutions: the CPU FFT path rounds exact zeros (empty receptive fields of the

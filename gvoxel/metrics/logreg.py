@@ -1,5 +1,9 @@
 """Multinomial logistic regression on fixed features, hyper-parameters chosen on a validation
-split only (the test split is scored once, with the chosen model)."""
+split only (the test split is scored once, with the chosen model).
+
+The choice minimises validation cross-entropy, not validation accuracy: on easy category sets
+accuracy saturates (99-100% at many settings) and its earliest tie picked badly under-fitted
+models; cross-entropy still ranks them."""
 
 from __future__ import annotations
 
@@ -21,8 +25,8 @@ def standardize(fit, *others):
 
 @functools.partial(jax.jit, static_argnames=("num_classes", "steps"))
 def train_path(x, y, x_val, y_val, l2, lr, num_classes: int, steps: int):
-    """Full-batch Adam for `steps` steps; returns every step's weights' validation accuracy
-    and the weights themselves (stacked), so the best step can be picked afterwards."""
+    """Full-batch Adam for `steps` steps; returns every step's validation accuracy and
+    cross-entropy and the weights themselves (stacked), so the best step can be picked."""
     params = (jnp.zeros((x.shape[1], num_classes)), jnp.zeros((num_classes,)))
     tx = optax.adam(lr)
 
@@ -36,25 +40,31 @@ def train_path(x, y, x_val, y_val, l2, lr, num_classes: int, steps: int):
         g = jax.grad(loss_fn)(p)
         upd, opt = tx.update(g, opt, p)
         p = optax.apply_updates(p, upd)
-        acc = jnp.mean(jnp.argmax(x_val @ p[0] + p[1], -1) == y_val)
-        return (p, opt), (acc, p)
+        logits = x_val @ p[0] + p[1]
+        acc = jnp.mean(jnp.argmax(logits, -1) == y_val)
+        ce = optax.softmax_cross_entropy_with_integer_labels(logits, y_val).mean()
+        return (p, opt), (acc, ce, p)
 
-    _, (accs, path) = jax.lax.scan(step, (params, tx.init(params)), None, length=steps)
-    return accs, path
+    _, (accs, ces, path) = jax.lax.scan(step, (params, tx.init(params)), None, length=steps)
+    return accs, ces, path
 
 
 def select_and_test(fit, val, test, num_classes: int, l2_grid, lr: float, steps: int) -> dict:
-    """fit/val/test: (features, labels). Picks (l2, step) by validation accuracy (earliest
-    step and smallest l2 on ties), then reports that one model's test accuracy."""
+    """fit/val/test: (features, labels). Picks (l2, step) by validation cross-entropy, then
+    reports that one model's test accuracy."""
     if not l2_grid or steps < 1:
         raise ConfigError("logreg needs a non-empty l2 grid and steps >= 1")
     xf, xv, xt = standardize(fit[0], val[0], test[0])
     best = None
     for l2 in sorted(float(v) for v in l2_grid):
-        accs, path = train_path(xf, fit[1], xv, val[1], l2, lr, num_classes, steps)
-        i = int(np.argmax(np.asarray(accs)))
-        if best is None or accs[i] > best[0]:
-            best = (float(accs[i]), l2, i + 1, (path[0][i], path[1][i]))
-    val_acc, l2, n, (w, b) = best
+        accs, ces, path = train_path(xf, fit[1], xv, val[1], l2, lr, num_classes, steps)
+        ces = np.nan_to_num(np.asarray(ces), nan=np.inf)
+        i = int(np.argmin(ces))
+        if best is None or ces[i] < best[0]:
+            best = (float(ces[i]), float(accs[i]), l2, i + 1, (path[0][i], path[1][i]))
+    val_ce, val_acc, l2, n, (w, b) = best
     test_acc = float(np.mean(np.argmax(xt @ np.asarray(w) + np.asarray(b), -1) == test[1]))
-    return {"val_accuracy": val_acc, "test_accuracy": test_acc, "l2": l2, "steps": n}
+    return {
+        "val_accuracy": val_acc, "val_cross_entropy": val_ce, "test_accuracy": test_acc,
+        "l2": l2, "steps": n,
+    }  # fmt: skip

@@ -280,7 +280,16 @@ class MultiGrid:
         return self._levels(state, [coarse[n] for n in self.names[:-1]] + [state["chains"]])
 
     def _levels(self, state, ys):
+        """Post-processed grids; the finest first takes `sampler.polish_steps` noise-free
+        steps (what is written only: T = 0.1 noise leaves rough surfaces and stray voxels)."""
         means = self.means(state["data_mean"])
+        finest = self.levels[-1]
+        if finest.sampler.polish_steps > 0:
+            chain, _ = finest.langevin(
+                state["params"][self.names[-1]], jax.random.PRNGKey(0), ys[-1],
+                finest.sampler.polish_steps, False,
+            )  # fmt: skip
+            ys = [*ys[:-1], chain.position]
         out = {
             n: jnp.clip(y + m, 0.0, 1.0) for n, y, m in zip(self.names[:-1], ys[:-1], means[1:-1])
         }
