@@ -1,12 +1,14 @@
 """Throughput of the jitted Langevin sampler per net preset, side by side with PyTorch.
 
     python benchmarks/sampler_throughput.py [--nets synthesis,cooperative] [--sizes 32,64]
-        [--batches 25,50] [--steps 20] [--repeats 3] [--torch /path/to/python-with-torch]
+        [--batches 25,50] [--steps 20] [--repeats 3] [--rounds 2] [--torch /path/to/python]
 
 Per (net, resolution, batch): compile time, chain-steps/s, voxel-steps/s, achieved GFLOP/s
 from the analytic direct-convolution FLOP count ("effective" when the convolution does fewer
 FLOPs), that as a fraction of the machine's fp32 matmul rate measured in the same run, and
-our throughput ÷ PyTorch's (../shared/peers/torch_langevin.py) measured in the same run.
+our throughput ÷ PyTorch's (../shared/peers/torch_langevin.py) measured in the same run:
+--rounds alternate the peer and ours (compiled once), and the ratio is the median of the
+rounds' ratios, so the host's drift between runs does not enter it.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def matmul_gflops(n=2048, repeats=5):
     return 2.0 * n**3 / min(ts) / 1e9
 
 
-def bench_gvoxel(net_name, size, batch, steps, repeats, conv_impl="auto"):
+def gvoxel_sampler(net_name, size, batch, steps, conv_impl="auto"):
+    """Compiles our sampler once; returns (time_runs(repeats, seed) -> seconds each, compile_s)."""
     layers = nets.resolve_layers(net_name)
     net = nets.Descriptor(layers=layers, conv_impl=conv_impl)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, size, size, size)))["params"]
@@ -70,15 +73,20 @@ def bench_gvoxel(net_name, size, batch, steps, repeats, conv_impl="auto"):
         return state.position
 
     y0 = jnp.zeros((batch, size, size, size))
-    t0 = time.perf_counter()
-    run(params, jax.random.PRNGKey(0), y0).block_until_ready()
-    first = time.perf_counter() - t0
-    times = []
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        run(params, jax.random.PRNGKey(r + 1), y0).block_until_ready()
-        times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
+
+    def time_runs(repeats, seed):
+        times = []
+        for r in range(repeats):
+            t0 = time.perf_counter()
+            run(params, jax.random.PRNGKey(seed + r), y0).block_until_ready()
+            times.append(time.perf_counter() - t0)
+        return times
+
+    first = time_runs(1, 0)[0]
+    return time_runs, first
+
+
+def row(net_name, size, batch, steps, conv_impl, med, compile_s):
     cs = batch * steps / med
     return {
         "impl": f"gvoxel[{conv_impl}]",
@@ -86,11 +94,11 @@ def bench_gvoxel(net_name, size, batch, steps, repeats, conv_impl="auto"):
         "size": size,
         "batch": batch,
         "steps": steps,
-        "compile_s": round(first - med, 2),
+        "compile_s": round(compile_s, 2),
         "median_s": round(med, 3),
         "chain_steps_per_s": round(cs, 2),
         "voxel_steps_per_s": round(cs * size**3, 0),
-        "gflops": round(flops_per_chain_step(layers, size) * cs / 1e9, 1),
+        "gflops": round(flops_per_chain_step(nets.resolve_layers(net_name), size) * cs / 1e9, 1),
     }
 
 
@@ -135,6 +143,7 @@ def main():
     p.add_argument("--batches", default="25")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=2, help="alternating peer/ours rounds")
     p.add_argument("--impls", default="auto", help="conv impls to time, e.g. auto,xla")
     p.add_argument("--torch", default=default_torch_python(), help="python with torch")
     p.add_argument("--json", action="store_true")
@@ -145,15 +154,24 @@ def main():
     for net_name in a.nets.split(","):
         for size in map(int, a.sizes.split(",")):
             for batch in map(int, a.batches.split(",")):
-                peer = bench_torch(a.torch, net_name, size, batch, a.steps, a.repeats)
                 for impl in a.impls.split(","):
-                    r = bench_gvoxel(net_name, size, batch, a.steps, a.repeats, impl)
+                    time_runs, first = gvoxel_sampler(net_name, size, batch, a.steps, impl)
+                    ours, peers, ratios = [], [], []
+                    # rounds alternate peer and ours, so the host's drift cancels in each
+                    # round's ratio; the reported ratio is the median over rounds
+                    for k in range(a.rounds):
+                        peer = bench_torch(a.torch, net_name, size, batch, a.steps, a.repeats)
+                        ours.append(statistics.median(time_runs(a.repeats, 1 + k * a.repeats)))
+                        if peer:
+                            peers.append(peer["chain_steps_per_s"])
+                            ratios.append(batch * a.steps / ours[-1] / peers[-1])
+                    med = statistics.median(ours)
+                    r = row(net_name, size, batch, a.steps, impl, med, first - med)
                     r["frac_of_matmul_peak"] = round(r["gflops"] / peak, 3)
-                    if peer:
-                        r["torch_chain_steps_per_s"] = peer["chain_steps_per_s"]
-                        r["ratio_vs_torch"] = round(
-                            r["chain_steps_per_s"] / peer["chain_steps_per_s"], 3
-                        )
+                    if ratios:
+                        r["torch_chain_steps_per_s"] = round(statistics.median(peers), 2)
+                        r["ratio_vs_torch"] = round(statistics.median(ratios), 3)
+                        r["ratio_per_round"] = [round(x, 3) for x in ratios]
                     rows.append(r)
                     print(json.dumps(r) if a.json else fmt(r), flush=True)
     if not a.json:
@@ -165,7 +183,10 @@ def main():
 
 
 def fmt(r):
-    ratio = f"{r['ratio_vs_torch']:.2f}x torch" if "ratio_vs_torch" in r else "torch n/a"
+    ratio = "torch n/a"
+    if "ratio_vs_torch" in r:
+        each = "/".join(f"{x:.2f}" for x in r["ratio_per_round"])
+        ratio = f"{r['ratio_vs_torch']:.2f}x torch (rounds {each})"
     return (
         f"{r['impl']:>14} {r['net']:>12} {r['size']:>3}^3 b{r['batch']:<3} "
         f"compile {r['compile_s']:6.1f}s  {r['chain_steps_per_s']:7.2f} chain-steps/s  "

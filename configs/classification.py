@@ -23,6 +23,10 @@ def get_config(preset: str = "cpu"):
     c.seed = 0
     c.random_seeds = (1, 2, 3)  # randomly initialised descriptors of the baseline (mean ± sd)
     c.batch_size = 16  # feature extraction batch
+    # also fit on only this many labelled shapes per class (label_draws draws each): with
+    # every label, distinct categories leave random features near the ceiling too
+    c.labels_per_class = (2, 5, 20)
+    c.label_draws = 10
     c.reference = "bundled"  # supervised reference classifier ("" = skip)
     c.logreg = ml_collections.ConfigDict()
     c.logreg.l2 = (0.0, 1e-3, 1e-2, 1e-1)
@@ -39,6 +43,8 @@ def get_config(preset: str = "cpu"):
         c.batch_size = 8
         c.reference = ""
         c.random_seeds = (1,)
+        c.labels_per_class = (2,)
+        c.label_draws = 2
     else:
         raise ValueError(f"unknown preset {preset!r}; choose paper, cpu or smoke")
     return c

@@ -75,10 +75,15 @@ def classify(exp, state, cfg) -> dict:
             )
             for s in (fit, val, test)
         ]
-        r = logreg.select_and_test(
-            (feats[0], fit.labels), (feats[1], val.labels), (feats[2], test.labels),
-            num_classes, tuple(cfg.logreg.l2), float(cfg.logreg.lr), int(cfg.logreg.steps),
-        )  # fmt: skip
+        sets = [(x, s.labels) for x, s in zip(feats, (fit, val, test))]
+        kw = dict(
+            l2_grid=tuple(cfg.logreg.l2), lr=float(cfg.logreg.lr), steps=int(cfg.logreg.steps)
+        )
+        r = logreg.select_and_test(*sets, num_classes, **kw)
+        r["few_labels"] = {
+            int(n): logreg.few_labels(*sets, num_classes, int(n), cfg.label_draws, cfg.seed, **kw)
+            for n in cfg.labels_per_class
+        }
         return r | {"feature_size": int(feats[0].shape[1])}
 
     results["learned"] = score(state["params"])
@@ -90,6 +95,9 @@ def classify(exp, state, cfg) -> dict:
         "test_accuracies": accs,
         "test_accuracy": float(np.mean(accs)),
         "test_accuracy_std": float(np.std(accs)),
+        "few_labels": {
+            n: float(np.mean([r["few_labels"][n] for r in runs])) for n in runs[0]["few_labels"]
+        },
     }
     if cfg.reference:
         ref = reference_lib.Reference(cfg.reference)
@@ -120,6 +128,12 @@ def report(results: dict) -> str:
         f" ± {100 * r['test_accuracy_std']:.1f}% over {len(r['seeds'])} random descriptors "
         f"({each})"
     )
+    if results["learned"]["few_labels"]:
+        budgets = results["learned"]["few_labels"]
+        lines.append("  with few labels (test accuracy, mean of draws): " + "; ".join(
+            f"{n}/class learned {100 * results['learned']['few_labels'][n]:.1f}% vs random "
+            f"{100 * results['random']['few_labels'][n]:.1f}%" for n in budgets
+        ))  # fmt: skip
     if "reference" in results:
         r = results["reference"]
         note = "" if r["same_held_out_split"] else " (different split: may have seen test shapes)"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gvoxel import classify, data, features, nets, train
-from gvoxel.errors import InputError
+from gvoxel.errors import ConfigError, InputError
 from gvoxel.metrics import logreg
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
@@ -105,6 +105,17 @@ def test_selection_keeps_training_past_the_first_perfect_validation_accuracy():
     r = logreg.select_and_test(fit, val, val, 2, (0.0,), 0.05, 100)
     assert r["val_accuracy"] == 1.0
     assert r["steps"] > 50 and r["val_cross_entropy"] < 0.05
+
+
+def test_few_label_fits_draw_per_class_and_refuse_too_many():
+    rng = np.random.default_rng(2)
+    y = np.arange(90) % 3
+    x = (rng.normal(size=(90, 5)) + 6.0 * np.eye(3, 5)[y]).astype(np.float32)
+    fit, val, test = (x[:60], y[:60]), (x[60:75], y[60:75]), (x[75:], y[75:])
+    kw = dict(l2_grid=(0.0,), lr=0.05, steps=50)
+    assert logreg.few_labels(fit, val, test, 3, 2, 3, 0, **kw) >= 0.8
+    with pytest.raises(ConfigError, match="labels_per_class 21: needs 1 to 20"):
+        logreg.few_labels(fit, val, test, 3, 21, 1, 0, **kw)
 
 
 def test_a_single_category_run_is_refused(tmp_path):
