@@ -7,8 +7,9 @@
    and the reference classifier on the run's held-out split:
     python -m gvoxel.classify --workdir=runs/all --config=configs/classification.py:cpu
 
-Hyper-parameters (l2, number of steps) are chosen on `val_fraction` of the run's training
-shapes; the run's held-out shapes (which the descriptor never saw) are the test set.
+Hyper-parameters (l2, number of steps) are chosen by cross-entropy on `val_fraction` of the
+run's training shapes; the run's held-out shapes (which the descriptor never saw) are the test
+set. The random baseline is the same net at `random_seeds` inits, each scored the same way.
 
 Presets: paper (the 4³/2³ pooling of §6.5, a wider l2 grid), cpu, smoke (tests).
 """
