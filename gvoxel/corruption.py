@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from gvoxel import draws
 from gvoxel.errors import ConfigError
 
 KINDS = ("random", "box", "half", "mixed")
@@ -25,7 +26,7 @@ def check(kind: str, rho: float):
 
 def random_voxels(rng, n: int, r: int, rho: float) -> jax.Array:
     """Each voxel hidden independently with probability rho."""
-    return jax.random.uniform(rng, (n, r, r, r)) >= rho
+    return draws.uniform(rng, (n, r, r, r)) >= rho
 
 
 def box(rng, n: int, r: int, rho: float) -> jax.Array:

@@ -19,7 +19,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gvoxel import conv
+from gvoxel import conv, draws
 from gvoxel.errors import ConfigError
 
 
@@ -61,7 +61,7 @@ class Generator(nn.Module):
     @nn.compact
     def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
         b = base_size(self.resolution, self.upsample)
-        init = nn.initializers.normal(self.init_std)
+        init = draws.flat_init(nn.initializers.normal(self.init_std))
         norm = lambda name: nn.BatchNorm(  # noqa: E731
             use_running_average=not train, momentum=self.bn_momentum, name=name
         )

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gvoxel import projections
+from gvoxel import draws, projections
 
 EnergyFn = Callable[[jax.Array], tuple[jax.Array, jax.Array]]  # Y -> (E per chain, ∂E/∂Y)
 
@@ -62,7 +62,7 @@ def build_kernel(
     ):
         y, e, g = state
         noise_scale = step_size * jnp.sqrt(temperature) * jnp.asarray(noise, y.dtype)
-        eps = jax.random.normal(rng, y.shape, y.dtype)
+        eps = draws.normal(rng, y.shape, y.dtype)
         drift = -0.5 * step_size**2 * g
         y_new = y + project(drift + noise_scale * eps)
         e_new, g_new = energy_and_grad(y_new)

@@ -8,7 +8,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gvoxel import conv
+from gvoxel import conv, draws
 from gvoxel.errors import ConfigError
 
 # (filters, kernel, stride) per conv layer; a fully connected layer to one scalar follows.
@@ -83,7 +83,7 @@ class Descriptor(nn.Module):
 
     @nn.compact
     def __call__(self, y: jax.Array, features: bool = False):
-        init = (
+        init = draws.flat_init(
             nn.initializers.normal(self.init_std)
             if self.init_std > 0
             else nn.initializers.lecun_normal()

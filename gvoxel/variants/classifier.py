@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
+from gvoxel import draws
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
 
@@ -37,6 +38,9 @@ def space_to_depth(h, f: int):
     return h.transpose(0, 1, 3, 5, 2, 4, 6, 7).reshape(n, r // f, r // f, r // f, f**3 * c)
 
 
+KERNEL_INIT = draws.flat_init(nn.initializers.lecun_normal())  # flax's default, compiles fast
+
+
 class VoxelCNN(nn.Module):
     """space-to-depth 2, conv w@3, pool 2, conv 2w@3, pool 2, conv 4w@3, fc hidden (the
     features), fc classes.
@@ -55,11 +59,11 @@ class VoxelCNN(nn.Module):
         if y.shape[-1] % 8:
             raise ValueError(f"resolution must be a multiple of 8, got {y.shape[-1]}")
         h = space_to_depth((2.0 * y - 1.0)[..., None], 2)  # occupancies [0, 1] -> [-1, 1]
-        h = nn.relu(nn.Conv(self.width, (3, 3, 3), padding="SAME")(h))
+        h = nn.relu(nn.Conv(self.width, (3, 3, 3), padding="SAME", kernel_init=KERNEL_INIT)(h))
         h = nn.max_pool(h, (2, 2, 2), strides=(2, 2, 2))
-        h = nn.relu(nn.Conv(2 * self.width, (3, 3, 3), padding="SAME")(h))
+        h = nn.relu(nn.Conv(2 * self.width, (3, 3, 3), padding="SAME", kernel_init=KERNEL_INIT)(h))
         h = nn.max_pool(h, (2, 2, 2), strides=(2, 2, 2))
-        h = nn.relu(nn.Conv(4 * self.width, (3, 3, 3), padding="SAME")(h))
+        h = nn.relu(nn.Conv(4 * self.width, (3, 3, 3), padding="SAME", kernel_init=KERNEL_INIT)(h))
         h = h.reshape(h.shape[0], -1)
         feats = nn.relu(nn.Dense(self.hidden)(h))
         h = nn.Dropout(self.dropout, deterministic=not train)(feats)

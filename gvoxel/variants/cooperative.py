@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from gvoxel import energy
+from gvoxel import draws, energy
 from gvoxel import generator as gen
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
@@ -180,7 +180,7 @@ class Cooperative:
 
         # One forward pass of g serves both the chains' start and α's gradient (via vjp).
         y_gen, gen_vjp, batch_stats = jax.vjp(forward, state["gen_params"], has_aux=True)
-        y_hat = y_gen + self.output_noise * jax.random.normal(k_eps, y_gen.shape)
+        y_hat = y_gen + self.output_noise * draws.normal(k_eps, y_gen.shape)
 
         # Mode seeking: the descriptor revises Ŷ; no gradient of θ or α flows through it.
         s = self.core.sampler

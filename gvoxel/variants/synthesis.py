@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gvoxel import energy, langevin, nets
+from gvoxel import draws, energy, langevin, nets
 from gvoxel.variants import base
 
 
@@ -82,7 +82,7 @@ class Synthesis:
         }
 
     def initial_chains(self, rng, n):
-        return self.sampler.init_std * jax.random.normal(rng, self.shape(n))
+        return self.sampler.init_std * draws.normal(rng, self.shape(n))
 
     def langevin(self, params, rng, y, num_steps, noise=True, projection=None):
         """Mode seeking: `num_steps` Langevin steps from y under the current θ."""
