@@ -17,11 +17,9 @@ import optax
 from gvoxel.errors import ConfigError
 
 
-def standardize(fit, *others, stats=None):
-    """Scale by the statistics of `stats` (default: the fitting set); features of a
-    0.001-std init are tiny."""
-    stats = fit if stats is None else stats
-    mu, sd = stats.mean(0), stats.std(0) + 1e-6
+def standardize(fit, *others):
+    """Scale by the fitting set's statistics (features of a 0.001-std init are tiny)."""
+    mu, sd = fit.mean(0), fit.std(0) + 1e-6
     return [(x - mu) / sd for x in (fit, *others)]
 
 
@@ -57,14 +55,12 @@ def train_path(x, y, x_val, y_val, l2, lr, num_classes: int, steps: int):
     return _train_path(x, xt, y, x_val, y_val, l2, lr, num_classes=num_classes, steps=steps)
 
 
-def select_and_test(
-    fit, val, test, num_classes: int, l2_grid, lr: float, steps: int, stats=None
-) -> dict:
+def select_and_test(fit, val, test, num_classes: int, l2_grid, lr: float, steps: int) -> dict:
     """fit/val/test: (features, labels). Picks (l2, step) by validation cross-entropy, then
-    reports that one model's test accuracy. `stats`: unlabelled features to standardize by."""
+    reports that one model's test accuracy."""
     if not l2_grid or steps < 1:
         raise ConfigError("logreg needs a non-empty l2 grid and steps >= 1")
-    xf, xv, xt = standardize(fit[0], val[0], test[0], stats=stats)
+    xf, xv, xt = standardize(fit[0], val[0], test[0])
     best = None
     for l2 in sorted(float(v) for v in l2_grid):
         accs, ces, path = train_path(xf, fit[1], xv, val[1], l2, lr, num_classes, steps)
@@ -82,8 +78,7 @@ def select_and_test(
 
 def few_labels(fit, val, test, num_classes: int, per_class: int, draws: int, seed: int, **kw):
     """Mean test accuracy over `draws` fits on `per_class` labelled shapes of each class
-    (drawn from `fit`; `val` still selects the settings): how far few labels go. Features
-    are standardized by all of `fit`'s, which needs no labels (6 shapes give no scale)."""
+    (drawn from `fit`; `val` still selects the settings): how far few labels go."""
     x, y = fit
     counts = np.bincount(y, minlength=num_classes)
     if per_class < 1 or counts.min() < per_class:
@@ -98,6 +93,7 @@ def few_labels(fit, val, test, num_classes: int, per_class: int, draws: int, see
             rng.choice(np.flatnonzero(y == c), per_class, replace=False)
             for c in range(num_classes)
         ])  # fmt: skip
-        r = select_and_test((x[idx], y[idx]), val, test, num_classes, stats=x, **kw)
-        accs.append(r["test_accuracy"])
+        accs.append(
+            select_and_test((x[idx], y[idx]), val, test, num_classes, **kw)["test_accuracy"]
+        )
     return float(np.mean(accs))
