@@ -35,7 +35,6 @@ def get_config(preset: str = "cpu"):
     c.logreg.steps = 1000  # 300 was the chosen (last) step of a 98.2% run: too few
     if preset == "paper":
         c.logreg.l2 = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-        c.logreg.steps = 1000
     elif preset == "cpu":
         pass
     elif preset == "smoke":

@@ -81,6 +81,8 @@ def few_labels(fit, val, test, num_classes: int, per_class: int, draws: int, see
     (drawn from `fit`; `val` still selects the settings): how far few labels go."""
     x, y = fit
     counts = np.bincount(y, minlength=num_classes)
+    if draws < 1:
+        raise ConfigError(f"label_draws must be >= 1, got {draws}")
     if per_class < 1 or counts.min() < per_class:
         raise ConfigError(
             f"labels_per_class {per_class}: needs 1 to {counts.min()} (the smallest class's "

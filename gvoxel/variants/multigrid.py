@@ -38,7 +38,7 @@ from gvoxel import energy, nets
 from gvoxel.data import resample
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
-from gvoxel.variants.synthesis import Synthesis
+from gvoxel.variants.synthesis import Synthesis, _polish
 
 # §6.6 descriptor of each grid by its resolution: filters@kernel/stride, then fc.
 PAPER_NETS = {
@@ -284,12 +284,8 @@ class MultiGrid:
         steps (what is written only: T = 0.1 noise leaves rough surfaces and stray voxels)."""
         means = self.means(state["data_mean"])
         finest = self.levels[-1]
-        if finest.sampler.polish_steps > 0:
-            chain, _ = finest.langevin(
-                state["params"][self.names[-1]], jax.random.PRNGKey(0), ys[-1],
-                finest.sampler.polish_steps, False,
-            )  # fmt: skip
-            ys = [*ys[:-1], chain.position]
+        if finest.sampler.polish_steps > 0:  # the synthesis variant's jitted polish
+            ys = [*ys[:-1], _polish(finest, state["params"][self.names[-1]], ys[-1])]
         out = {
             n: jnp.clip(y + m, 0.0, 1.0) for n, y, m in zip(self.names[:-1], ys[:-1], means[1:-1])
         }
