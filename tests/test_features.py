@@ -118,6 +118,25 @@ def test_few_label_fits_draw_per_class_and_refuse_too_many():
         logreg.few_labels(fit, val, test, 3, 21, 1, 0, **kw)
 
 
+def test_few_label_fits_standardize_by_all_fitting_shapes(monkeypatch):
+    # 2 labelled shapes' spread is no scale for a feature; all fitting shapes' (labels unused)
+    x = np.random.default_rng(3).normal(size=(60, 4)).astype(np.float32)
+    x[:, 0] *= 100.0
+    y = np.arange(60) % 2
+    seen = []
+
+    def spy(fit, val, test, num_classes, stats=None, **kw):
+        seen.append(logreg.standardize(fit[0], stats=stats)[0])
+        return {"test_accuracy": 1.0}
+
+    monkeypatch.setattr(logreg, "select_and_test", spy)
+    logreg.few_labels((x, y), (x, y), (x, y), 2, 1, 3, 0)
+    for z in seen:  # two shapes scaled by the whole set: first column ~ ±1, not exactly ±1
+        assert z.shape == (2, 4)
+        assert not np.allclose(np.abs(z), 1.0)
+    assert len(seen) == 3
+
+
 def test_a_single_category_run_is_refused(tmp_path):
     cfg = smoke_config(**{"train.num_devices": 1})
     with pytest.raises(InputError, match="one category"):

@@ -17,9 +17,11 @@ import optax
 from gvoxel.errors import ConfigError
 
 
-def standardize(fit, *others):
-    """Scale by the fitting set's statistics (features of a 0.001-std init are tiny)."""
-    mu, sd = fit.mean(0), fit.std(0) + 1e-6
+def standardize(fit, *others, stats=None):
+    """Scale by the statistics of `stats` (default: the fitting set; features of a 0.001-std
+    init are tiny)."""
+    ref = fit if stats is None else stats
+    mu, sd = ref.mean(0), ref.std(0) + 1e-6
     return [(x - mu) / sd for x in (fit, *others)]
 
 
@@ -55,12 +57,15 @@ def train_path(x, y, x_val, y_val, l2, lr, num_classes: int, steps: int):
     return _train_path(x, xt, y, x_val, y_val, l2, lr, num_classes=num_classes, steps=steps)
 
 
-def select_and_test(fit, val, test, num_classes: int, l2_grid, lr: float, steps: int) -> dict:
+def select_and_test(
+    fit, val, test, num_classes: int, l2_grid, lr: float, steps: int, stats=None
+) -> dict:
     """fit/val/test: (features, labels). Picks (l2, step) by validation cross-entropy, then
-    reports that one model's test accuracy."""
+    reports that one model's test accuracy. `stats`: features to standardize by (default
+    fit's)."""
     if not l2_grid or steps < 1:
         raise ConfigError("logreg needs a non-empty l2 grid and steps >= 1")
-    xf, xv, xt = standardize(fit[0], val[0], test[0])
+    xf, xv, xt = standardize(fit[0], val[0], test[0], stats=stats)
     best = None
     for l2 in sorted(float(v) for v in l2_grid):
         accs, ces, path = train_path(xf, fit[1], xv, val[1], l2, lr, num_classes, steps)
@@ -78,7 +83,9 @@ def select_and_test(fit, val, test, num_classes: int, l2_grid, lr: float, steps:
 
 def few_labels(fit, val, test, num_classes: int, per_class: int, draws: int, seed: int, **kw):
     """Mean test accuracy over `draws` fits on `per_class` labelled shapes of each class
-    (drawn from `fit`; `val` still selects the settings): how far few labels go."""
+    (drawn from `fit`; `val` still selects the settings): how far few labels go. Features
+    are standardized by all of `fit` (its labels unused): the statistics of 2 shapes per
+    class are noise, and scale every feature by it."""
     x, y = fit
     counts = np.bincount(y, minlength=num_classes)
     if draws < 1:
@@ -96,6 +103,8 @@ def few_labels(fit, val, test, num_classes: int, per_class: int, draws: int, see
             for c in range(num_classes)
         ])  # fmt: skip
         accs.append(
-            select_and_test((x[idx], y[idx]), val, test, num_classes, **kw)["test_accuracy"]
+            select_and_test((x[idx], y[idx]), val, test, num_classes, stats=x, **kw)[
+                "test_accuracy"
+            ]
         )
     return float(np.mean(accs))
