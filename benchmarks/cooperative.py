@@ -1,14 +1,17 @@
 """Generator-only sampling vs Langevin-from-noise sampling: shapes per second and quality.
 
     python benchmarks/cooperative.py                                   # untrained nets: speed
-    python benchmarks/cooperative.py --coop=runs/coop_chair --synthesis=runs/chair --num=64
+    python benchmarks/cooperative.py --coop=runs/coop_chair --synthesis=runs/chair --num=64 \
+        --synthesis_steps=20,200
 
 Speed: one forward pass of g (cooperative), g + K Langevin steps of its descriptor, and the
 core model's K Langevin steps from noise (synthesis), each jitted, timed after a warm-up.
 Without workdirs the nets are the `cpu` presets freshly initialised (speed does not depend
-on training). Quality (trained runs only): L2 distance of each sample to its nearest
-`bundled:chair32` training shape (gvoxel.metrics.neighbours; ~0 = a copy) and the occupancy
-(fraction of voxels > 0.5) of samples vs training shapes. The machine is shared: compare
+on training). Quality (trained runs only), with the evaluation suite's bundled reference
+classifier: FID against the held-out real chairs, average p(chair), Inception score; and
+the L2 distance of each sample to its nearest training shape (gvoxel.metrics.neighbours;
+~0 = a copy) and the occupancy (fraction of voxels > 0.5). The training-set row is the
+real-data reference (its FID is train vs held-out chairs). The machine is shared: compare
 ratios from one invocation.
 """
 
@@ -27,6 +30,7 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 from gvoxel import train  # noqa: E402
+from gvoxel.metrics import reference, suite  # noqa: E402
 from gvoxel.metrics.neighbours import nearest_neighbours  # noqa: E402
 from gvoxel.variants.base import DataInfo  # noqa: E402
 
@@ -60,18 +64,32 @@ def timed(fn, state, num, steps, repeats):
     return num / min(times), np.asarray(out)
 
 
-def quality(grids, train_voxels):
+def quality(grids, train_voxels, scorer):
     _, dist = nearest_neighbours(
         grids.reshape(len(grids), -1), train_voxels.reshape(len(train_voxels), -1)
     )
     occ = (grids > 0.5).mean(axis=(1, 2, 3))
-    return {"nn_l2_mean": float(dist.mean()), "occupancy_mean": float(occ.mean()),
-            "occupancy_std": float(occ.std())}  # fmt: skip
+    out = {"nn_l2_mean": float(dist.mean()), "occupancy_mean": float(occ.mean()),
+           "occupancy_std": float(occ.std())}  # fmt: skip
+    return dict(out, **scorer(grids))
+
+
+def make_scorer(category="chair"):
+    """FID vs the held-out real shapes of `category`, p(category), IS (reference classifier)."""
+    ref = reference.Reference()
+    _, real_feats = ref.predict(suite.held_out(ref, category))
+    label = ref.label(category)
+    return lambda grids: suite.score(ref, grids, label=label, real_feats=real_feats)
 
 
 def report(name, r):
-    q = (f"{r['nn_l2_mean']:7.2f} {r['occupancy_mean']:7.3f} ± {r['occupancy_std']:.3f}"
-         if "nn_l2_mean" in r else "  (untrained)")  # fmt: skip
+    if "nn_l2_mean" in r:
+        q = (
+            f"{r['fid']:7.2f} {r['class_probability']:7.3f} {r['inception_score']:6.3f} "
+            f"{r['nn_l2_mean']:7.2f} {r['occupancy_mean']:7.3f} ± {r['occupancy_std']:.3f}"
+        )
+    else:
+        q = "  (untrained)"
     print(f"{name:34s} {r['shapes_per_s']:9.1f} {q}", flush=True)
 
 
@@ -81,6 +99,9 @@ def main():
     p.add_argument("--synthesis", help="synthesis workdir (default: untrained cpu preset)")
     p.add_argument("--num", type=int, default=16, help="shapes per call")
     p.add_argument("--steps", type=int, default=0, help="Langevin steps (default: config K)")
+    p.add_argument(
+        "--synthesis_steps", default="", help="from-noise chain lengths, e.g. 20,200 (default K)"
+    )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", help="also write the results here")
     a = p.parse_args()
@@ -88,31 +109,34 @@ def main():
     coop, coop_state, coop_trained = experiment(a.coop, "cooperative")
     syn, syn_state, syn_trained = experiment(a.synthesis, "synthesis")
     k_coop = a.steps or coop.config.sampler.steps
-    k_syn = a.steps or syn.config.sampler.steps
+    k_syn = [int(k) for k in a.synthesis_steps.split(",") if k] or [
+        a.steps or syn.config.sampler.steps
+    ]
     c, s = coop.variant.synthesize, syn.variant.synthesize
     runs = {
         "generator (1 pass)": (c, coop_state, 0, coop_trained),
         f"generator + {k_coop} Langevin": (c, coop_state, k_coop, coop_trained),
-        f"Langevin from noise, {k_syn} steps": (s, syn_state, k_syn, syn_trained),
     }
-    train_voxels = None
+    for k in k_syn:
+        runs[f"Langevin from noise, {k} steps"] = (s, syn_state, k, syn_trained)
+    train_voxels, scorer, results = None, None, {}
     if coop_trained or syn_trained:
         train_voxels = train.load_training_data((coop if coop_trained else syn).config).voxels
-        occ = (train_voxels > 0.5).mean(axis=(1, 2, 3))  # NN L2 of training shapes is 0
-        results = {"training set": {"shapes_per_s": float("nan"), "nn_l2_mean": float("nan"),
-                                    "occupancy_mean": float(occ.mean()),
-                                    "occupancy_std": float(occ.std())}}  # fmt: skip
-    else:
-        results = {}
+        scorer = make_scorer()
+        real = quality(train_voxels, train_voxels, scorer)
+        results["training set"] = dict(real, shapes_per_s=float("nan"), nn_l2_mean=float("nan"))
     print(f"{jax.devices()[0].device_kind}, {a.num} shapes per call")
-    print(f"{'':34s} {'shapes/s':>9s} {'NN L2':>7s} {'occupancy':>15s}")
+    print(
+        f"{'':34s} {'shapes/s':>9s} {'FID':>7s} {'p(chair)':>7s} {'IS':>6s} {'NN L2':>7s} "
+        f"{'occupancy':>15s}"
+    )
     for name, r in results.items():
         report(name, r)
     for name, (fn, state, steps, trained) in runs.items():
         rate, grids = timed(fn, state, a.num, steps, a.repeats)
         results[name] = {"shapes_per_s": rate}
         if trained:
-            results[name].update(quality(grids, train_voxels))
+            results[name].update(quality(grids, train_voxels, scorer))
         report(name, results[name])
     if a.json:
         with open(a.json, "w") as f:
