@@ -31,11 +31,12 @@ import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
-from gvoxel import data, pipeline, train, visual  # noqa: E402
+from fresh_run import fresh_run  # noqa: E402
+
+from gvoxel import data, visual  # noqa: E402
 from gvoxel.data import downscale  # noqa: E402
 from gvoxel.metrics import reference, suite  # noqa: E402
 from gvoxel.metrics.neighbours import nearest_neighbours  # noqa: E402
-from gvoxel.variants.base import DataInfo  # noqa: E402
 
 TINY = {  # --tiny: nets and chains small enough for a seconds-long check
     "multigrid": {"multigrid.nets": ("4@2/1", "4@4/2", "4@8/4", "4@8/4")},
@@ -100,15 +101,8 @@ def samples(exp, state, num, noise_steps, seed):
 
 def run(name, cfg, voxels, seconds, evals, score, num, noise_steps, out=None):
     """Trains `cfg` for `seconds` (after compiling), scoring `evals` times; yields rows."""
-    mean = pipeline.data_mean(voxels, cfg.data.mean)
-    batches = pipeline.Batches(voxels - mean, cfg.train.batch_size, cfg.seed)
-    exp = train.Experiment(cfg, DataInfo(voxels.shape[-1], len(voxels), batches.steps_per_epoch), 1)
-    state = exp.init_state(cfg.seed, mean)
-    step = exp.jit_train_step()
-    t = time.perf_counter()
-    state, metrics = step(state, batches.batch(0))
-    jax.block_until_ready(metrics)
-    compile_s, i, trained = time.perf_counter() - t, 1, 0.0
+    exp, state, step, batches, compile_s = fresh_run(cfg, voxels)
+    i, trained = 1, 0.0
     for k in range(1, evals + 1):
         t = time.perf_counter()
         while trained + time.perf_counter() - t < seconds * k / evals:

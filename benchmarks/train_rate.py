@@ -16,7 +16,8 @@ import statistics
 import sys
 import time
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+BENCH = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(BENCH, "..")
 
 
 def main():
@@ -25,11 +26,10 @@ def main():
     p.add_argument("--iters", type=int, default=5, help="timed iterations (median)")
     p.add_argument("--root", default=HERE, help="checkout whose gvoxel and configs to time")
     a = p.parse_args()
-    sys.path.insert(0, a.root)
-    import jax
+    sys.path[:0] = [a.root, BENCH]
+    from fresh_run import fresh_run
 
-    from gvoxel import data, pipeline, train
-    from gvoxel.variants.base import DataInfo
+    from gvoxel import data
 
     path, _, preset = a.config.partition(":")
     full = os.path.join(a.root, path)
@@ -44,16 +44,7 @@ def main():
         p.error(str(e))
     ds = data.load_voxels(cfg.data.path, resolution=cfg.data.resolution or None)
     voxels = ds.split_train_val(cfg.data.val_fraction, cfg.data.seed)[0].voxels
-    mean = pipeline.data_mean(voxels, cfg.data.mean)
-    batches = pipeline.Batches(voxels - mean, cfg.train.batch_size, cfg.seed)
-    info = DataInfo(voxels.shape[-1], len(voxels), batches.steps_per_epoch)
-    exp = train.Experiment(cfg, info, 1)
-    state = exp.init_state(cfg.seed, mean)
-    step = exp.jit_train_step()
-    t = time.perf_counter()
-    state, metrics = step(state, batches.batch(0))
-    jax.block_until_ready(metrics)
-    compile_s = time.perf_counter() - t
+    _, state, step, batches, compile_s = fresh_run(cfg, voxels)
     times = []
     for i in range(1, a.iters + 1):
         t = time.perf_counter()

@@ -59,6 +59,26 @@ def test_generator_that_cannot_reach_the_resolution_is_a_config_error():
         train.Experiment(cfg, DataInfo(16, 16, 4), 1)
 
 
+def test_generator_optimizer_sgd_steps_in_proportion_to_the_gradient():
+    # eq. (17) as written: α moves by lr × the gradient, so step sizes differ as much as the
+    # gradient's entries do; Adam's first step is lr × sign(gradient) for every entry
+    def first_step(optimizer):
+        cfg = coop_config(**{"generator.optimizer": optimizer, "generator.lr": 1e-4})
+        exp = train.Experiment(cfg, DataInfo(16, 16, 4), 1)
+        state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
+        batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
+        new, _ = jax.jit(exp.variant.train_step)(state, batch)
+        k = new["gen_params"]["fc"]["kernel"] - state["gen_params"]["fc"]["kernel"]
+        k = np.abs(np.asarray(k)).ravel()
+        return k[k > 0]
+
+    sgd, adam = first_step("sgd"), first_step("adam")
+    assert np.max(sgd) / np.median(sgd) > 3
+    assert np.max(adam) / np.median(adam) < 1.5
+    with pytest.raises(ConfigError, match="generator.optimizer must be 'adam' or 'sgd'"):
+        train.Experiment(coop_config(**{"generator.optimizer": "sdg"}), DataInfo(16, 16, 4), 1)
+
+
 def toy_data(n=32, r=8, seed=0):
     """Boxes of random size and position: a simple distribution the descriptor can learn."""
     rng = np.random.default_rng(seed)

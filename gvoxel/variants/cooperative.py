@@ -40,6 +40,7 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     g.init_std = 0.02
     g.output_noise = 0.0  # std of the noise added to g(Z) before the Langevin revision
     g.sigma = 0.3  # σ of Y = g(Z) + ε in eq. (17)
+    g.optimizer = "adam"  # or "sgd": eq. (17) as written, a step that scales with the revision
     g.lr = 0.0003
     g.b1 = 0.6
     g.b2 = 0.999
@@ -103,6 +104,13 @@ class Cooperative:
                 f"generator.sigma must be > 0 and generator.output_noise >= 0, got "
                 f"{g.sigma} and {g.output_noise}"
             )
+        if g.optimizer not in ("adam", "sgd"):
+            raise ConfigError(f"generator.optimizer must be 'adam' or 'sgd', got {g.optimizer!r}")
+        gen_tx = (
+            optax.adam(float(g.lr), b1=float(g.b1), b2=float(g.b2))
+            if g.optimizer == "adam"
+            else optax.sgd(float(g.lr))
+        )
         return cls(
             core=Synthesis.from_config(config, info),
             generator=gen.Generator(
@@ -114,7 +122,7 @@ class Cooperative:
                 init_std=float(g.init_std),
                 conv_impl=config.model.conv_impl,
             ),
-            gen_tx=optax.adam(float(g.lr), b1=float(g.b1), b2=float(g.b2)),
+            gen_tx=gen_tx,
             latent_dim=int(g.latent_dim),
             output_noise=float(g.output_noise),
             sigma=float(g.sigma),
