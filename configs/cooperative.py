@@ -19,7 +19,9 @@ Presets:
          2026-11-29). NOT A WORKING PRESET YET: g(Z) shows a chair silhouette (seat + back,
          banded texture) around iterations 175–225, but nearly the same one for every Z
          (pairwise IoU 0.74 at 200, nearest training IoU 0.25); by 300 it had become a lumpy
-         block (pairwise IoU 0.83). See the README's Status line.
+         block (pairwise IoU 0.83). With --config.generator.optimizer=sgd
+         --config.generator.lr=0.00001 (eq. 17 as written) g drew diverse seat-and-back
+         chairs at 400 (pairwise IoU 0.44) but near-empty grids by 500. See the README.
   smoke  seconds; for tests.
 """
 
