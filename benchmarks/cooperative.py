@@ -93,6 +93,17 @@ def report(name, r):
     print(f"{name:34s} {r['shapes_per_s']:9.1f} {q}", flush=True)
 
 
+def step_list(text):
+    """'20,200' → [20, 200]; anything else is argparse's one-line usage error."""
+    try:
+        steps = [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        steps = []
+    if not steps or min(steps) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers like 20,200, got {text!r}")
+    return steps
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--coop", help="cooperative workdir (default: untrained cpu preset)")
@@ -100,7 +111,10 @@ def main():
     p.add_argument("--num", type=int, default=16, help="shapes per call")
     p.add_argument("--steps", type=int, default=0, help="Langevin steps (default: config K)")
     p.add_argument(
-        "--synthesis_steps", default="", help="from-noise chain lengths, e.g. 20,200 (default K)"
+        "--synthesis_steps",
+        type=step_list,
+        default=[],
+        help="from-noise chain lengths, e.g. 20,200 (default K)",
     )
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", help="also write the results here")
@@ -109,9 +123,7 @@ def main():
     coop, coop_state, coop_trained = experiment(a.coop, "cooperative")
     syn, syn_state, syn_trained = experiment(a.synthesis, "synthesis")
     k_coop = a.steps or coop.config.sampler.steps
-    k_syn = [int(k) for k in a.synthesis_steps.split(",") if k] or [
-        a.steps or syn.config.sampler.steps
-    ]
+    k_syn = a.synthesis_steps or [a.steps or syn.config.sampler.steps]
     c, s = coop.variant.synthesize, syn.variant.synthesize
     runs = {
         "generator (1 pass)": (c, coop_state, 0, coop_trained),
