@@ -31,7 +31,6 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 from gvoxel import train  # noqa: E402
 from gvoxel.metrics import reference, suite  # noqa: E402
-from gvoxel.metrics.neighbours import nearest_neighbours  # noqa: E402
 from gvoxel.variants.base import DataInfo  # noqa: E402
 
 
@@ -64,29 +63,11 @@ def timed(fn, state, num, steps, repeats):
     return num / min(times), np.asarray(out)
 
 
-def quality(grids, train_voxels, scorer):
-    _, dist = nearest_neighbours(
-        grids.reshape(len(grids), -1), train_voxels.reshape(len(train_voxels), -1)
-    )
-    occ = (grids > 0.5).mean(axis=(1, 2, 3))
-    out = {"nn_l2_mean": float(dist.mean()), "occupancy_mean": float(occ.mean()),
-           "occupancy_std": float(occ.std())}  # fmt: skip
-    return dict(out, **scorer(grids))
-
-
-def make_scorer(category="chair"):
-    """FID vs the held-out real shapes of `category`, p(category), IS (reference classifier)."""
-    ref = reference.Reference()
-    _, real_feats = ref.predict(suite.held_out(ref, category))
-    label = ref.label(category)
-    return lambda grids: suite.score(ref, grids, label=label, real_feats=real_feats)
-
-
 def report(name, r):
-    if "nn_l2_mean" in r:
+    if "fid" in r:
         q = (
             f"{r['fid']:7.2f} {r['class_probability']:7.3f} {r['inception_score']:6.3f} "
-            f"{r['nn_l2_mean']:7.2f} {r['occupancy_mean']:7.3f} ± {r['occupancy_std']:.3f}"
+            f"{r['nn_l2']:7.2f} {r['occupancy']:7.3f} ± {r['occupancy_std']:.3f}"
         )
     else:
         q = "  (untrained)"
@@ -134,9 +115,9 @@ def main():
     train_voxels, scorer, results = None, None, {}
     if coop_trained or syn_trained:
         train_voxels = train.load_training_data((coop if coop_trained else syn).config).voxels
-        scorer = make_scorer()
-        real = quality(train_voxels, train_voxels, scorer)
-        results["training set"] = dict(real, shapes_per_s=float("nan"), nn_l2_mean=float("nan"))
+        scorer = suite.Scorer(reference.Reference(), "chair", train_voxels)  # FID vs held-out
+        results["training set"] = dict(scorer(train_voxels), shapes_per_s=float("nan"))
+        results["training set"]["nn_l2"] = float("nan")  # each is its own neighbour
     print(f"{jax.devices()[0].device_kind}, {a.num} shapes per call")
     print(
         f"{'':34s} {'shapes/s':>9s} {'FID':>7s} {'p(chair)':>7s} {'IS':>6s} {'NN L2':>7s} "
@@ -148,7 +129,7 @@ def main():
         rate, grids = timed(fn, state, a.num, steps, a.repeats)
         results[name] = {"shapes_per_s": rate}
         if trained:
-            results[name].update(quality(grids, train_voxels, scorer))
+            results[name].update(scorer(grids))
         report(name, results[name])
     if a.json:
         with open(a.json, "w") as f:

@@ -34,9 +34,7 @@ sys.path.insert(0, ROOT)
 from fresh_run import fresh_run  # noqa: E402
 
 from gvoxel import data, visual  # noqa: E402
-from gvoxel.data import downscale  # noqa: E402
 from gvoxel.metrics import reference, suite  # noqa: E402
-from gvoxel.metrics.neighbours import nearest_neighbours  # noqa: E402
 
 TINY = {  # --tiny: nets and chains small enough for a seconds-long check
     "multigrid": {"multigrid.nets": ("4@2/1", "4@4/2", "4@8/4", "4@8/4")},
@@ -57,34 +55,6 @@ def preset(name, overrides):
             node = node[p]
         node[leaf] = value
     return c
-
-
-class Scorer:
-    """FID / p(bed) with the reference classifier, NN L2 and occupancy against training."""
-
-    def __init__(self, train_voxels, num_splits=10):
-        self.ref = reference.Reference()
-        self.label = self.ref.label("bed")
-        self.train = train_voxels
-        self.real_feats = self.ref.predict(self.to_ref(train_voxels))[1]
-        self.num_splits = num_splits
-
-    def to_ref(self, grids):
-        """64³ → the classifier's 32³ by block averages (C)."""
-        r = grids.shape[-1]
-        return np.asarray(downscale(np.asarray(grids, np.float32), r // self.ref.resolution))
-
-    def __call__(self, grids):
-        grids = np.asarray(grids, np.float32)
-        s = suite.score(
-            self.ref, self.to_ref(grids), self.label, min(self.num_splits, len(grids)),
-            self.real_feats,
-        )  # fmt: skip
-        _, dist = nearest_neighbours(grids, self.train)
-        occ = (grids > 0.5).mean(axis=(1, 2, 3))
-        return {"n": len(grids), "fid": s["fid"], "p_bed": s["class_probability"],
-                "nn_l2": float(dist.mean()), "occupancy": float(occ.mean()),
-                "occupancy_std": float(occ.std())}  # fmt: skip
 
 
 def samples(exp, state, num, noise_steps, seed):
@@ -127,8 +97,8 @@ def run(name, cfg, voxels, seconds, evals, score, num, noise_steps, out=None):
 def show(r):
     t = f"{r['s_per_epoch']:8.1f} {r['epochs']:6.2f}" if "epochs" in r else f"{'':8s} {'':6s}"
     print(f"{r['model']:12s} {r['samples']:24s} {t} {r['n']:4d} {r['fid']:9.2f} "
-          f"{r['p_bed']:6.3f} {r['nn_l2']:7.2f} {r['occupancy']:6.3f} ± {r['occupancy_std']:.3f}",
-          flush=True)  # fmt: skip
+          f"{r['class_probability']:6.3f} {r['nn_l2']:7.2f} {r['occupancy']:6.3f} "
+          f"± {r['occupancy_std']:.3f}", flush=True)  # fmt: skip
 
 
 def main():
@@ -151,7 +121,8 @@ def main():
         tiny = {**TINY[c.variant], **TINY["both"]} if a.tiny else {}
         configs[name] = preset(which, tiny)
     train_voxels, held_out = beds(configs["multi-grid"])  # both presets: the same split
-    score = Scorer(train_voxels)
+    # FID against the training beds (the held-out ones are the floor row)
+    score = suite.Scorer(reference.Reference(), "bed", train_voxels, real=train_voxels)
     print(f"{jax.devices()[0].device_kind}; {len(train_voxels)} training beds at "
           f"{train_voxels.shape[-1]}³; {a.seconds:g} s per model")  # fmt: skip
     print(f"{'model':12s} {'samples':24s} {'s/epoch':>8s} {'epochs':>6s} {'N':>4s} {'FID':>9s} "
