@@ -203,6 +203,8 @@ def train_and_evaluate(
                 logging.info("resumed from checkpoint at iteration %d", step)
             else:
                 state, step = exp.init_state(config.seed, mean), 0
+                if config.model.init_from:
+                    state = warm_start(exp, state, config.model.init_from)
             logging.info(
                 "training %s on %d shapes at %d^3; %d device(s)",
                 config.variant,
@@ -274,6 +276,22 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
             logging.warning("SIGTERM: checkpointed iteration %d, exiting", step)
             break
     return state
+
+
+def warm_start(exp: Experiment, state, workdir: str):
+    """`state` with the descriptor's θ taken from the trained run in `workdir`
+    (`model.init_from`), e.g. a cooperative run taught by a trained synthesis run's
+    descriptor. Optimizer states stay fresh (they do not depend on θ's values)."""
+    _, source, step = load_experiment(workdir, num_devices=1)
+    mine, theirs = state["params"], source.get("params")
+    shapes = lambda tree: jax.tree.map(jnp.shape, tree)  # noqa: E731
+    if theirs is None or shapes(mine) != shapes(theirs):
+        raise ConfigError(
+            f"model.init_from={workdir}: its descriptor is not this run's net "
+            f"(model.net={exp.config.model.net!r}, model.head={exp.config.model.head!r})"
+        )
+    logging.info("descriptor initialised from %s (iteration %d)", workdir, step)
+    return dict(state, params=jax.device_put(theirs, exp.state_sharding["params"]))
 
 
 def load_experiment(workdir: str, step: int | None = None, num_devices=None):

@@ -259,3 +259,25 @@ def run_generate(*args):
         [sys.executable, "-m", "gvoxel.generate", *args],
         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
     )  # fmt: skip
+
+
+def test_warm_start_takes_a_trained_runs_descriptor_and_rejects_another_net(smoke_run, tmp_path):
+    cfg = coop_config(**{"model.init_from": str(smoke_run)})
+    exp = train.Experiment(cfg, DataInfo(16, 14, 3), 1)
+    fresh = exp.init_state(cfg.seed, np.zeros((16,) * 3, np.float32))
+    warm = train.warm_start(exp, fresh, str(smoke_run))
+    _, source, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    assert_states_equal(warm["params"], source["params"])
+    assert not np.array_equal(
+        np.asarray(jax.tree.leaves(fresh["params"])[0]),
+        np.asarray(jax.tree.leaves(warm["params"])[0]),
+    )
+    for key in ("gen_params", "opt_state", "gen_opt_state"):  # only θ comes from the source
+        assert_states_equal(warm[key], fresh[key])
+    # the loop warm-starts a fresh run, trains on and writes its checkpoint
+    warm_cfg = coop_config(**{"model.init_from": str(smoke_run), "train.num_iters": 2})
+    train.train_and_evaluate(warm_cfg, str(tmp_path / "w"))
+    assert final_state(tmp_path / "w")[0] == 2
+    other = coop_config(**{"model.net": "8@4/2", "model.init_from": str(smoke_run)})
+    with pytest.raises(ConfigError, match="not this run's net"):
+        train.train_and_evaluate(other, str(tmp_path / "other"))
