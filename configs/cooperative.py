@@ -21,7 +21,9 @@ Presets:
          (pairwise IoU 0.74 at 200, nearest training IoU 0.25); by 300 it had become a lumpy
          block (pairwise IoU 0.83). With --config.generator.optimizer=sgd
          --config.generator.lr=0.00001 (eq. 17 as written) g drew diverse seat-and-back
-         chairs at 400 (pairwise IoU 0.44) but near-empty grids by 500. See the README.
+         chairs at 400 (pairwise IoU 0.44) but near-empty grids by 500. Longer runs, a stride-2
+         descriptor and a trained teacher (--config.model.init_from=runs/chair) did not
+         help either (README).
   smoke  seconds; for tests.
 """
 
