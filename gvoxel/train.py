@@ -284,8 +284,7 @@ def warm_start(exp: Experiment, state, workdir: str):
     descriptor. Optimizer states stay fresh (they do not depend on θ's values)."""
     _, source, step = load_experiment(workdir, num_devices=1)
     mine, theirs = state["params"], source.get("params")
-    shapes = lambda tree: jax.tree.map(jnp.shape, tree)  # noqa: E731
-    if theirs is None or shapes(mine) != shapes(theirs):
+    if theirs is None or jax.tree.map(jnp.shape, mine) != jax.tree.map(jnp.shape, theirs):
         raise ConfigError(
             f"model.init_from={workdir}: its descriptor is not this run's net "
             f"(model.net={exp.config.model.net!r}, model.head={exp.config.model.head!r})"
