@@ -27,6 +27,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.model.conv_impl = "auto"
     c.model.dtype = "float32"
     c.model.head = "fc"  # "fc" (the paper) or "sum" (translation-invariant sum of local terms)
+    c.model.activation = "relu"  # the paper; "swish"/"softplus" give a smooth energy
     c.model.init_from = ""  # a trained run's workdir: start from its descriptor θ
 
     c.sampler = ml_collections.ConfigDict()

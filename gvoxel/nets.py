@@ -63,11 +63,22 @@ def _parse_spec(spec: str):
     return resolve_layers(out)
 
 
+# The paper's ReLU makes f piecewise linear in Y: where Langevin steps cross its kinks the
+# Y-gradient flips sign (consecutive gradients of trained nets have cosine -0.6 to -0.9).
+# Smooth activations give the sampler a smooth energy.
+ACTIVATIONS = {
+    "relu": nn.relu,
+    "leaky_relu": lambda h: nn.leaky_relu(h, 0.2),
+    "swish": nn.swish,
+    "softplus": nn.softplus,
+}
+
+
 class Descriptor(nn.Module):
-    """f(Y; θ): SAME conv3d + ReLU layers, then fc to a scalar.
+    """f(Y; θ): SAME conv3d + activation (ReLU in the paper) layers, then fc to a scalar.
 
     Input Y is (N, R, R, R); output (N,). With `features=True` it returns (f, [h1, h2, ...])
-    where h_l is layer l's post-ReLU feature map (N, r, r, r, C_l).
+    where h_l is layer l's post-activation feature map (N, r, r, r, C_l).
     """
 
     layers: Sequence[tuple[int, int, int]] = NET_PRESETS["synthesis"]
@@ -80,6 +91,7 @@ class Descriptor(nn.Module):
     # weights). "sum": one weight per channel, summed over positions, so f is a sum of
     # local terms: every position of every shape trains the same weights.
     head: str = "fc"
+    activation: str = "relu"  # a key of ACTIVATIONS
 
     @nn.compact
     def __call__(self, y: jax.Array, features: bool = False):
@@ -88,13 +100,18 @@ class Descriptor(nn.Module):
             if self.init_std > 0
             else nn.initializers.lecun_normal()
         )
+        act = ACTIVATIONS.get(self.activation)
+        if act is None:
+            raise ConfigError(
+                f"model.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
         h = y[..., None].astype(self.dtype)
         maps = []
         for i, (filters, k, stride) in enumerate(self.layers):
             kernel = self.param(f"conv{i}_kernel", init, (k, k, k, h.shape[-1], filters))
             bias = self.param(f"conv{i}_bias", nn.initializers.zeros, (filters,))
             h = conv.conv3d(h, kernel.astype(self.dtype), stride, impl=self.conv_impl)
-            h = nn.relu(h + bias.astype(self.dtype))
+            h = act(h + bias.astype(self.dtype))
             maps.append(h)
         if self.head == "sum":
             h = jnp.sum(h.reshape(h.shape[0], -1, h.shape[-1]), axis=1)

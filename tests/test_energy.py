@@ -96,3 +96,21 @@ def test_sum_head_is_a_sum_of_local_terms_with_one_weight_per_channel():
     bad = nets.Descriptor(layers=((3, 3, 2),), head="mean")
     with pytest.raises(ConfigError, match="model.head"):
         bad.init(jax.random.PRNGKey(0), y)
+
+
+def test_smooth_activations_give_a_lipschitz_energy_gradient():
+    y = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 8))
+    d = jax.random.normal(jax.random.PRNGKey(2), y.shape)
+
+    def grad_change(activation, eps):
+        net = nets.Descriptor(layers=((4, 3, 2), (3, 2, 1)), init_std=0.3, activation=activation)
+        p = net.init(jax.random.PRNGKey(0), y)["params"]
+        g = jax.grad(lambda v: net.apply({"params": p}, v).sum())
+        return float(jnp.linalg.norm(g(y + eps * d) - g(y)))
+
+    for act in ("swish", "softplus"):
+        # the change shrinks in proportion to the step: no kinks
+        ratio = grad_change(act, 1e-2) / grad_change(act, 1e-3)
+        assert 8 < ratio < 12, (act, ratio)
+    with pytest.raises(ConfigError, match="model.activation"):
+        nets.Descriptor(layers=((3, 3, 2),), activation="tanhh").init(jax.random.PRNGKey(0), y)

@@ -38,4 +38,5 @@ def descriptor(model_cfg) -> nets.Descriptor:
         conv_impl=model_cfg.conv_impl,
         dtype=dtype,
         head=model_cfg.get("head", "fc"),
+        activation=model_cfg.get("activation", "relu"),
     )
