@@ -1,8 +1,7 @@
 """Learned descriptor features for classification (§6.5), scored by gvoxel.classify.
 
 1. Train one descriptor on all categories, without labels:
-    python -m gvoxel.main --config=configs/synthesis.py:cpu --workdir=runs/all \
-        --config.data.path=bundled:chair32+monitor32+bed64 --config.data.resolution=32
+    python -m gvoxel.main --config=configs/synthesis.py:mixed --workdir=runs/all
 2. Pool its layer-1/2 feature maps, fit a logistic regression, compare with random features
    and the reference classifier on the run's held-out split:
     python -m gvoxel.classify --workdir=runs/all --config=configs/classification.py:cpu
@@ -15,6 +14,8 @@ Presets: paper (the 4³/2³ pooling of §6.5, a wider l2 grid), cpu, smoke (test
 """
 
 import ml_collections
+
+PRESETS = ("paper", "cpu", "smoke")
 
 
 def get_config(preset: str = "cpu"):
@@ -46,5 +47,5 @@ def get_config(preset: str = "cpu"):
         c.labels_per_class = (2,)
         c.label_draws = 2
     else:
-        raise ValueError(f"unknown preset {preset!r}; choose paper, cpu or smoke")
+        raise ValueError(f"unknown preset {preset!r}; choose {', '.join(PRESETS)}")
     return c

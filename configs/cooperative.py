@@ -29,6 +29,8 @@ Presets:
 
 from gvoxel.default_config import base_config
 
+PRESETS = ("paper", "cpu", "smoke")
+
 
 def get_config(preset: str = "cpu"):
     c = base_config("cooperative")
@@ -78,5 +80,5 @@ def get_config(preset: str = "cpu"):
         c.train.sample_every = 2
         c.train.checkpoint_every = 2
     else:
-        raise ValueError(f"unknown preset {preset!r}; choose paper, cpu or smoke")
+        raise ValueError(f"unknown preset {preset!r}; choose {', '.join(PRESETS)}")
     return c

@@ -21,6 +21,8 @@ Presets:
 
 from gvoxel.default_config import base_config
 
+PRESETS = ("paper", "paper2", "cpu", "smoke")
+
 
 def get_config(preset: str = "cpu"):
     c = base_config("recovery")
@@ -52,6 +54,6 @@ def get_config(preset: str = "cpu"):
         c.train.sample_every = 2
         c.train.checkpoint_every = 2
     else:
-        raise ValueError(f"unknown preset {preset!r}; choose paper, paper2, cpu or smoke")
+        raise ValueError(f"unknown preset {preset!r}; choose {', '.join(PRESETS)}")
     c.sampler.num_chains = c.train.batch_size  # one chain per training shape
     return c

@@ -12,6 +12,8 @@ Presets:
 
 from gvoxel.default_config import base_config
 
+PRESETS = ("cpu", "modelnet10", "smoke")
+
 
 def get_config(preset: str = "cpu"):
     c = base_config("classifier")
@@ -47,5 +49,5 @@ def get_config(preset: str = "cpu"):
         c.train.sample_every = 2
         c.train.checkpoint_every = 2
     else:
-        raise ValueError(f"unknown preset {preset!r}; choose cpu, modelnet10 or smoke")
+        raise ValueError(f"unknown preset {preset!r}; choose {', '.join(PRESETS)}")
     return c

@@ -20,6 +20,8 @@ Presets:
 
 from gvoxel.default_config import base_config
 
+PRESETS = ("paper", "cpu", "smoke")
+
 
 def get_config(preset: str = "cpu"):
     c = base_config("superres")
@@ -55,6 +57,6 @@ def get_config(preset: str = "cpu"):
         c.train.sample_every = 2
         c.train.checkpoint_every = 2
     else:
-        raise ValueError(f"unknown preset {preset!r}; choose paper, cpu or smoke")
+        raise ValueError(f"unknown preset {preset!r}; choose {', '.join(PRESETS)}")
     c.sampler.num_chains = c.train.batch_size  # one chain per training shape
     return c

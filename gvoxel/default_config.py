@@ -46,7 +46,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.optim.lr = 0.001
     c.optim.b1 = 0.5
     c.optim.b2 = 0.999
-    c.optim.accumulate = 1  # 1: Adam step every iteration; 'epoch': one per epoch
+    c.optim.accumulate = 1  # k: one Adam step per k iterations' gradients; 0: one per epoch
 
     c.train = ml_collections.ConfigDict()
     c.train.batch_size = 20

@@ -19,12 +19,15 @@ class DataInfo:
 
 
 def optimizer(cfg, steps_per_epoch: int) -> optax.GradientTransformation:
-    """Adam; `accumulate` = 1 updates every iteration (the paper's text), 'epoch' sums the
-    gradients of a whole epoch into one Adam step (the authors' public code)."""
+    """Adam; `accumulate` = 1 updates every iteration (the paper's text), k every k
+    iterations, 0 (or 'epoch') sums the gradients of a whole epoch into one Adam step (the
+    authors' public code). The config field is an int, so 0 is how a preset says 'epoch'."""
     tx = optax.adam(cfg.lr, b1=cfg.b1, b2=cfg.b2)
-    every = steps_per_epoch if cfg.accumulate == "epoch" else cfg.accumulate
-    if not isinstance(every, int) or every < 1:
-        raise ConfigError(f"optim.accumulate must be a positive int or 'epoch', got {every!r}")
+    every = steps_per_epoch if cfg.accumulate in (0, "epoch") else cfg.accumulate
+    if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        raise ConfigError(
+            f"optim.accumulate must be an int ≥ 0 (0 = one step per epoch), got {cfg.accumulate!r}"
+        )
     return optax.MultiSteps(tx, every_k_schedule=every) if every > 1 else tx
 
 
