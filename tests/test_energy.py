@@ -10,7 +10,8 @@ from gvoxel.errors import ConfigError
 
 
 def tiny_net():
-    net = nets.Descriptor(layers=((3, 3, 2), (2, 2, 1)), init_std=0.1)
+    # XLA's conv: these tests are about eq. (7); the FFT path's gradients are test_conv's
+    net = nets.Descriptor(layers=((3, 3, 2), (2, 2, 1)), init_std=0.1, conv_impl="xla")
     params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, 6, 6, 6)))["params"]
     return net, params
 
@@ -103,9 +104,11 @@ def test_smooth_activations_give_a_lipschitz_energy_gradient():
     d = jax.random.normal(jax.random.PRNGKey(2), y.shape)
 
     def grad_change(activation, eps):
-        net = nets.Descriptor(layers=((4, 3, 2), (3, 2, 1)), init_std=0.3, activation=activation)
+        net = nets.Descriptor(
+            layers=((4, 3, 2), (3, 2, 1)), init_std=0.3, activation=activation, conv_impl="xla"
+        )
         p = net.init(jax.random.PRNGKey(0), y)["params"]
-        g = jax.grad(lambda v: net.apply({"params": p}, v).sum())
+        g = jax.jit(jax.grad(lambda v: net.apply({"params": p}, v).sum()))
         return float(jnp.linalg.norm(g(y + eps * d) - g(y)))
 
     for act in ("swish", "softplus"):
