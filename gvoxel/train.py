@@ -282,8 +282,14 @@ def warm_start(exp: Experiment, state, workdir: str):
     """`state` with the descriptor's θ taken from the trained run in `workdir`
     (`model.init_from`), e.g. a cooperative run taught by a trained synthesis run's
     descriptor. Optimizer states stay fresh (they do not depend on θ's values)."""
-    _, source, step = load_experiment(workdir, num_devices=1)
+    src, source, step = load_experiment(workdir, num_devices=1)
     mine, theirs = state["params"], source.get("params")
+    act, src_act = exp.config.model.activation, src.config.model.get("activation", "relu")
+    if act != src_act:  # same shapes, another function
+        raise ConfigError(
+            f"model.init_from={workdir}: its descriptor uses model.activation={src_act!r}, "
+            f"this run {act!r}"
+        )
     if theirs is None or jax.tree.map(jnp.shape, mine) != jax.tree.map(jnp.shape, theirs):
         raise ConfigError(
             f"model.init_from={workdir}: its descriptor is not this run's net "

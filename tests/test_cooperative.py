@@ -281,3 +281,6 @@ def test_warm_start_takes_a_trained_runs_descriptor_and_rejects_another_net(smok
     other = coop_config(**{"model.net": "8@4/2", "model.init_from": str(smoke_run)})
     with pytest.raises(ConfigError, match="not this run's net"):
         train.train_and_evaluate(other, str(tmp_path / "other"))
+    swish = coop_config(**{"model.activation": "swish", "model.init_from": str(smoke_run)})
+    with pytest.raises(ConfigError, match="model.activation='relu'"):
+        train.train_and_evaluate(swish, str(tmp_path / "swish"))
