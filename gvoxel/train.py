@@ -284,7 +284,7 @@ def warm_start(exp: Experiment, state, workdir: str):
     descriptor. Optimizer states stay fresh (they do not depend on θ's values)."""
     src, source, step = load_experiment(workdir, num_devices=1)
     mine, theirs = state["params"], source.get("params")
-    act, src_act = exp.config.model.activation, src.config.model.get("activation", "relu")
+    act, src_act = exp.config.model.activation, src.config.model.activation
     if act != src_act:  # same shapes, another function
         raise ConfigError(
             f"model.init_from={workdir}: its descriptor uses model.activation={src_act!r}, "
