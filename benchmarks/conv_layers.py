@@ -44,6 +44,9 @@ LAYERS = {
     "mg4": (4, 1, 128, 4, 1, 25),
     "mg64a": (64, 1, 256, 16, 3, 10),
     "mg64b": (22, 256, 128, 6, 2, 10),
+    "coop64a": (64, 1, 64, 9, 2, 5),
+    "coop64b": (32, 64, 128, 7, 2, 5),
+    "coop64c": (16, 128, 256, 4, 2, 5),
 }
 # (filters, kernel, stride) per conv layer, then fc -> 1 (same nets as the torch peer)
 NETS = {

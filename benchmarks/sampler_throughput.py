@@ -121,6 +121,8 @@ def bench_torch(python, net_name, size, batch, steps, repeats):
         str(size),
         "--repeats",
         str(repeats),
+        "--threads",  # the cores this process may use (taskset), not the whole machine's
+        str(len(os.sched_getaffinity(0))),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if out.returncode:

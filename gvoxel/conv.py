@@ -95,8 +95,11 @@ def _xla(x, kernel, stride):
     )
 
 
-def _geometry(n: int, k: int, s: int, smooth: bool = False):
+def _geometry(n: int, k: int, s: int, smooth: bool = False, tiles: int = 1):
     """Per axis: (out, kq, M, before, after) of the polyphase split of the SAME-padded input.
+
+    With `tiles` T > 1 the phases are padded to T*t + kq - 1 entries (t = ceil(out / T)), so
+    that T overlapping windows of t + kq - 1 cover every output (overlap-save, see `_fft`).
 
     `smooth` rounds M up to a 2^a 3^b 5^c FFT size: worth it only where the FFTs dominate (a
     1-channel input); where the channel matmul dominates, the larger spectrum costs more
@@ -106,7 +109,9 @@ def _geometry(n: int, k: int, s: int, smooth: bool = False):
     before, _ = same_pads(n, k, s)
     kq = -(-k // s)
     m = out + kq - 1  # a VALID stride-1 conv of M entries has exactly `out` outputs
-    if smooth:
+    if tiles > 1:
+        m = tiles * _tile(out, kq, tiles, smooth) + kq - 1
+    elif smooth:
         m = fft_size(m)  # outputs beyond `out` are cut off after the inverse FFT
     # pad to exactly s*M so that every phase has M entries; the extra zeros (beyond SAME's
     # `after`) only reach the kept outputs through the zero taps appended to the kernel
@@ -185,12 +190,21 @@ def _hoistable(t, kernel):
     return t * (1.0 + 0.0 * lax.stop_gradient(kernel[(0,) * kernel.ndim]))
 
 
+def _bmm(a, b):
+    """(F, P, Q) @ (F, Q, R). With P >= 64 rows XLA's CPU batched dot ran up to 2.4x slower
+    than a loop of plain matmuls (F 726, 80 x 512 @ 512 x 256: 23 vs 57 GFLOP/s on one core;
+    layer steps in the Langevin scan 1.2-1.4x faster); with fewer rows the loop was slower."""
+    if a.shape[1] >= 64:
+        return lax.map(lambda ab: ab[0] @ ab[1], (a, b))
+    return lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,))))
+
+
 @jax.custom_vjp
 def _batched_matmul(a, b, bt):
     """(F, P, Q) @ (F, Q, R) per frequency. `bt` is `b` transposed, (F, R, Q), materialised
     once: the input-gradient g @ b^T is 2-3x slower on CPU with a transposed operand."""
     del bt
-    return lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,))))
+    return _bmm(a, b)
 
 
 def _batched_matmul_fwd(a, b, bt):
@@ -199,7 +213,7 @@ def _batched_matmul_fwd(a, b, bt):
 
 def _batched_matmul_bwd(res, g):
     a, bt = res
-    da = lax.dot_general(g, bt, (((2,), (1,)), ((0,), (0,))))  # (F, P, Q)
+    da = _bmm(g, bt)  # (F, P, Q)
     db = lax.dot_general(a, g, (((1,), (1,)), ((0,), (0,))))  # (F, Q, R)
     return da, db, jnp.zeros_like(bt)
 
@@ -207,18 +221,80 @@ def _batched_matmul_bwd(res, g):
 _batched_matmul.defvjp(_batched_matmul_fwd, _batched_matmul_bwd)
 
 
-def _fft(x, kernel, stride):
+def _spectrum_cost(rows: int, m: int, kc: int, cout: int) -> float:
+    """Seconds-like cost of one forward + input-gradient of the frequency-domain contraction
+    for `rows` cubes of side m: FLOPs at ~100 GFLOP/s plus bytes at ~4 GB/s, the dev CPU's
+    per-core matmul rate and memory stream (README, Performance). Kernel spectra are read
+    twice (forward, transposed copy); activation spectra pass ~6 times (FFTs, transposes,
+    matmul operands, both directions)."""
+    f = m * m * (m // 2 + 1)
+    flops = 2 * 8.0 * rows * f * kc * cout
+    kernel_bytes = 2 * 8.0 * f * kc * cout
+    act_bytes = 6 * 8.0 * rows * f * (kc + cout)
+    return flops / 1e11 + (kernel_bytes + act_bytes) / 4e9
+
+
+def fft_tiles(out: int, kq: int, nb: int, kc: int, cout: int, smooth: bool) -> int:
+    """Tiles per axis T for the FFT path (1 = one FFT over the whole grid).
+
+    One FFT of side M = out + kq - 1 needs kernel spectra of M^2 (M/2+1) x kc x cout, read for
+    only N rows per frequency: at 64^3 with a few chains that read dominates (coop net layer
+    2, batch 5: 1.9 GB per pass). Overlap-save tiles of side t + kq - 1 shrink the spectra by
+    ~T^3 and give T^3 times the rows, at the price of FFTs over the overlaps; the cheapest T by
+    `_spectrum_cost` wins."""
+    best, best_cost = 1, None
+    for tiles in range(1, 5):
+        if tiles > 1 and -(-out // tiles) < kq:  # overlaps would exceed the tiles themselves
+            break
+        if tiles == 1:
+            side = _geometry(out, kq, 1, smooth=smooth)[2]
+        else:
+            side = _tile(out, kq, tiles, smooth) + kq - 1
+        cost = _spectrum_cost(nb * tiles**3, side, kc, cout)
+        if best_cost is None or cost < 0.8 * best_cost:  # tile only for a clear saving
+            best, best_cost = tiles, cost
+    return best
+
+
+def _tile(out: int, kq: int, tiles: int, smooth: bool) -> int:
+    """Outputs per tile: at least ceil(out / tiles), grown so the window side t + kq - 1 is
+    an FFT-friendly 2^a 3^b 5^c when `smooth`."""
+    t = -(-out // tiles)
+    return fft_size(t + kq - 1) - kq + 1 if smooth else t
+
+
+def _windows(x, axis: int, t: int, length: int, tiles: int):
+    """Overlapping windows x[i*t : i*t + length] along `axis`, stacked before it."""
+    parts = [lax.slice_in_dim(x, i * t, i * t + length, axis=axis) for i in range(tiles)]
+    return jnp.stack(parts, axis=axis)
+
+
+def _fft(x, kernel, stride, tiles=None):
     s = stride
     k = kernel.shape[0]
-    geo = [_geometry(n, k, s, smooth=x.shape[-1] == 1) for n in x.shape[1:4]]
-    kq = geo[0][1]
-    outs = tuple(g[0] for g in geo)
-    xp, ms = _phases(x, s, geo)
     nb, cin = x.shape[0], x.shape[-1]
     cout = kernel.shape[-1]
     kc = s**3 * cin
+    smooth = cin == 1
+    if tiles is None:
+        g0 = _geometry(max(x.shape[1:4]), k, s)
+        tiles = fft_tiles(g0[0], g0[1], nb, kc, cout, smooth)
+    geo = [_geometry(n, k, s, smooth=smooth, tiles=tiles) for n in x.shape[1:4]]
+    kq = geo[0][1]
+    outs = tuple(g[0] for g in geo)
+    xp, ms = _phases(x, s, geo)
     # lax.fft transforms the trailing axes: go channels-first, (N, K, M1, M2, M3)
     xp = xp.transpose(0, 2, 4, 6, 7, 1, 3, 5).reshape(nb, kc, *ms)
+    if tiles > 1:
+        # overlap-save: T^3 windows of side t + kq - 1 become rows of their own
+        ts = tuple(_tile(o, kq, tiles, smooth) for o in outs)
+        for i, t in enumerate(ts):
+            xp = _windows(xp, 2 + 2 * i, t, t + kq - 1, tiles)
+        xp = xp.transpose(0, 2, 4, 6, 1, 3, 5, 7)  # (N, T, T, T, K, L1, L2, L3)
+        xp = xp.reshape(nb * tiles**3, kc, *xp.shape[-3:])
+        full_outs, outs = outs, ts
+        ms = tuple(t + kq - 1 for t in ts)
+        nb_full, nb = nb, nb * tiles**3
     xf = jnp.fft.rfftn(xp, axes=(-3, -2, -1))  # (N, K, M1, M2, M3//2+1)
     fshape = xf.shape[2:]
     nf = fshape[0] * fshape[1] * fshape[2]
@@ -252,6 +328,11 @@ def _fft(x, kernel, stride):
     yf = lax.complex(yr, yi).reshape(nb, cout, *fshape)
     y = jnp.fft.irfftn(yf, s=ms, axes=(-3, -2, -1))  # (N, Cout, M1, M2, M3)
     y = y[:, :, : outs[0], : outs[1], : outs[2]]
+    if tiles > 1:
+        y = y.reshape(nb_full, tiles, tiles, tiles, cout, *outs)
+        y = y.transpose(0, 1, 5, 2, 6, 3, 7, 4)  # (N, T, t1, T, t2, T, t3, Cout)
+        y = y.reshape(nb_full, *(tiles * t for t in outs), cout)
+        return y[:, : full_outs[0], : full_outs[1], : full_outs[2]]
     return y.transpose(0, 2, 3, 4, 1)
 
 
