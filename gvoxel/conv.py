@@ -16,7 +16,9 @@ every gradient (input and kernel) comes from JAX's autodiff and is the exact adj
 * "fft": the same polyphase stride-1 conv done with real FFTs of size M = out + ceil(k/s) - 1
   (no circular wrap reaches the kept outputs); per frequency a (N x s^3*Cin) @ (s^3*Cin x Cout)
   complex matmul, written as one real batched matmul with frequency as the batch dim.
-  Several times fewer FLOPs than direct for big kernels (16^3/3: ~20x). That matmul has a
+  Several times fewer FLOPs than direct for big kernels (16^3/3: ~20x). Where the kernel
+  spectra outweigh the chains (64^3, few chains) the grid is cut into overlapping tiles
+  (overlap-save, `fft_tiles`): smaller spectra, more rows per frequency. That matmul has a
   custom VJP only to read a pre-transposed copy of the kernel spectra in the input-gradient
   (XLA's CPU matmul with a transposed operand was 2-3x slower); the gradients are the exact
   adjoints all the same (first order only: no forward-mode or second derivatives).
@@ -98,8 +100,8 @@ def _xla(x, kernel, stride):
 def _geometry(n: int, k: int, s: int, smooth: bool = False, tiles: int = 1):
     """Per axis: (out, kq, M, before, after) of the polyphase split of the SAME-padded input.
 
-    With `tiles` T > 1 the phases are padded to T*t + kq - 1 entries (t = ceil(out / T)), so
-    that T overlapping windows of t + kq - 1 cover every output (overlap-save, see `_fft`).
+    With `tiles` T > 1 the phases are padded to T*t + kq - 1 entries (t from `_tile`, at least
+    ceil(out / T)), so T overlapping windows of t + kq - 1 cover every output (overlap-save).
 
     `smooth` rounds M up to a 2^a 3^b 5^c FFT size: worth it only where the FFTs dominate (a
     1-channel input); where the channel matmul dominates, the larger spectrum costs more
