@@ -30,6 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import PartitionSpec
+
+from gvoxel.sharding import DATA
 
 IMPLS = ("xla", "s2d", "fft")
 
@@ -271,6 +274,19 @@ def _windows(x, axis: int, t: int, length: int, tiles: int):
     return jnp.stack(parts, axis=axis)
 
 
+def _per_row(fn, x):
+    """`fn` (an FFT over trailing axes) of x's rows. Under a context mesh (`jax.set_mesh`) whose
+    `data` axis splits the rows, each device transforms only its own: XLA's SPMD partitioner
+    all-gathers an FFT's operand instead, so every device transformed every chain."""
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty or DATA not in mesh.axis_names or DATA in mesh.manual_axes:
+        return fn(x)
+    if x.shape[0] % mesh.shape[DATA]:
+        return fn(x)
+    spec = PartitionSpec(DATA)
+    return jax.shard_map(fn, in_specs=spec, out_specs=spec, axis_names={DATA})(x)
+
+
 def _fft(x, kernel, stride, tiles=None):
     s = stride
     k = kernel.shape[0]
@@ -297,7 +313,7 @@ def _fft(x, kernel, stride, tiles=None):
         full_outs, outs = outs, ts
         ms = tuple(t + kq - 1 for t in ts)
         nb_full, nb = nb, nb * tiles**3
-    xf = jnp.fft.rfftn(xp, axes=(-3, -2, -1))  # (N, K, M1, M2, M3//2+1)
+    xf = _per_row(lambda v: jnp.fft.rfftn(v, axes=(-3, -2, -1)), xp)  # (N, K, M1, M2, M3//2+1)
     fshape = xf.shape[2:]
     nf = fshape[0] * fshape[1] * fshape[2]
     xf = xf.reshape(nb, kc, nf).transpose(2, 0, 1)  # (F, N, K)
@@ -328,7 +344,7 @@ def _fft(x, kernel, stride, tiles=None):
     # split along leading axes after one transpose: slicing the matmul's trailing axis cost a
     # pad-and-add pass in the gradient
     yf = lax.complex(yr, yi).reshape(nb, cout, *fshape)
-    y = jnp.fft.irfftn(yf, s=ms, axes=(-3, -2, -1))  # (N, Cout, M1, M2, M3)
+    y = _per_row(lambda v: jnp.fft.irfftn(v, s=ms, axes=(-3, -2, -1)), yf)  # (N, Cout, M*)
     y = y[:, :, : outs[0], : outs[1], : outs[2]]
     if tiles > 1:
         y = y.reshape(nb_full, tiles, tiles, tiles, cout, *outs)

@@ -3,6 +3,8 @@ it, everything else (params, optimizer state) is replicated. JAX's own SPMD does
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -19,6 +21,18 @@ def make_mesh(num_devices: int | None = None) -> Mesh:
             raise ConfigError(f"asked for {num_devices} devices but only {len(devices)} exist")
         devices = devices[:num_devices]
     return Mesh(np.array(devices), (DATA,))
+
+
+def under_mesh(mesh: Mesh, fn):
+    """`fn` traced and run with `mesh` as the context mesh (`jax.set_mesh`), where code inside
+    can see it: conv.py's FFTs split their rows by it, which XLA's partitioner does not."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with jax.set_mesh(mesh):
+            return fn(*args, **kwargs)
+
+    return wrapped
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

@@ -84,7 +84,7 @@ class Experiment:
 
     def init_state(self, seed: int, data_mean):
         init = jax.jit(self.variant.init, out_shardings=self.state_sharding)
-        return init(jax.random.PRNGKey(seed), jnp.asarray(data_mean))
+        return sharding.under_mesh(self.mesh, init)(jax.random.PRNGKey(seed), jnp.asarray(data_mean))
 
     def jit_train_step(self, steps_per_dispatch: int = 1):
         """The variant's step, jitted with shardings; n > 1 scans over n stacked batches."""
@@ -95,7 +95,7 @@ class Experiment:
                 state, metrics = jax.lax.scan(self.variant.train_step, state, batches)
                 return state, jax.tree.map(lambda m: m[-1], metrics)
 
-        return jax.jit(
+        jitted = jax.jit(
             step_fn,
             in_shardings=(
                 self.state_sharding,
@@ -104,6 +104,7 @@ class Experiment:
             out_shardings=(self.state_sharding, sharding.replicated(self.mesh)),
             donate_argnums=0,
         )
+        return sharding.under_mesh(self.mesh, jitted)
 
 
 def write_outputs(exp: Experiment, state, out_dir: str, prefix: str, formats):

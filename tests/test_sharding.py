@@ -1,6 +1,7 @@
 """Data-parallel training on 4 simulated CPU devices equals the single-device run."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -54,3 +55,30 @@ def test_several_steps_per_dispatch_equal_one_at_a_time(tmp_path):
     b = jax.device_get(train.load_experiment(str(tmp_path / "two"))[1])
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
+
+
+def test_fft_conv_splits_its_rows_over_the_mesh():
+    """Under the context mesh each device transforms only its own chains (XLA's partitioner
+    would all-gather every FFT's operand), and values and gradients equal one device's."""
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    from gvoxel import conv, sharding
+
+    kx, kw = jax.random.split(jax.random.PRNGKey(0))
+    x = jax.random.normal(kx, (8, 12, 12, 12, 2))
+    w = 0.1 * jax.random.normal(kw, (4, 4, 4, 2, 3))
+
+    def loss(x, w):
+        return jnp.sum(jnp.tanh(conv.conv3d(x, w, 2, impl="fft")))
+
+    grad = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+    want = grad(x, w)
+    mesh = sharding.make_mesh(4)
+    xs = jax.device_put(x, NamedSharding(mesh, PartitionSpec(sharding.DATA)))
+    with jax.set_mesh(mesh):
+        got = grad(xs, w)
+        hlo = grad.lower(xs, w).compile().as_text()
+    assert " fft(" in hlo and "all-gather" not in hlo
+    assert len(got[1][0].sharding.device_set) == 4
+    for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=5e-5)
