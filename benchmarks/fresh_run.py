@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 
-def fresh_run(cfg, voxels):
+def fresh_run(cfg, voxels, devices=1):
     """Returns (experiment, state after one step, jitted step, batches, compile seconds).
     gvoxel is imported here, after a caller may have put another checkout on sys.path."""
     import jax
@@ -16,7 +16,9 @@ def fresh_run(cfg, voxels):
 
     mean = pipeline.data_mean(voxels, cfg.data.mean)
     batches = pipeline.Batches(voxels - mean, cfg.train.batch_size, cfg.seed)
-    exp = train.Experiment(cfg, DataInfo(voxels.shape[-1], len(voxels), batches.steps_per_epoch), 1)
+    exp = train.Experiment(
+        cfg, DataInfo(voxels.shape[-1], len(voxels), batches.steps_per_epoch), devices
+    )
     state = exp.init_state(cfg.seed, mean)
     step = exp.jit_train_step()
     t = time.perf_counter()

@@ -2,13 +2,16 @@
 
     python benchmarks/sampler_throughput.py [--nets synthesis,cooperative] [--sizes 32,64]
         [--batches 25,50] [--steps 20] [--repeats 3] [--rounds 2] [--torch /path/to/python]
+        [--devices 1,2]
 
 Per (net, resolution, batch): compile time, chain-steps/s, voxel-steps/s, achieved GFLOP/s
 from the analytic direct-convolution FLOP count ("effective" when the convolution does fewer
 FLOPs), that as a fraction of the machine's fp32 matmul rate measured in the same run, and
 our throughput ÷ PyTorch's (../shared/peers/torch_langevin.py) measured in the same run:
 --rounds alternate the peer and ours (compiled once), and the ratio is the median of the
-rounds' ratios, so the host's drift between runs does not enter it.
+rounds' ratios, so the host's drift between runs does not enter it. --devices 1,2 also times
+our sampler with its chains split over 2 CPU devices (one per core; the peer always runs one
+process on all allowed cores), every row against the same peer measurement.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 import jax
 import jax.numpy as jnp
 
-from gvoxel import energy, langevin, nets
+from gvoxel import energy, langevin, nets, sharding
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "..", "..", "shared", "peers")
@@ -59,8 +62,9 @@ def matmul_gflops(n=2048, repeats=5):
     return 2.0 * n**3 / min(ts) / 1e9
 
 
-def gvoxel_sampler(net_name, size, batch, steps, conv_impl="auto"):
-    """Compiles our sampler once; returns (time_runs(repeats, seed) -> seconds each, compile_s)."""
+def gvoxel_sampler(net_name, size, batch, steps, conv_impl="auto", devices=1):
+    """Compiles our sampler once; returns (time_runs(repeats, seed) -> seconds each, compile_s).
+    With devices > 1 the chains are split over that many devices (run under their mesh)."""
     layers = nets.resolve_layers(net_name)
     net = nets.Descriptor(layers=layers, conv_impl=conv_impl)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, size, size, size)))["params"]
@@ -72,7 +76,11 @@ def gvoxel_sampler(net_name, size, batch, steps, conv_impl="auto"):
         state, _ = langevin.sample(key, langevin.init(y0, eg), eg, steps, 0.1)
         return state.position
 
-    y0 = jnp.zeros((batch, size, size, size))
+    mesh = sharding.make_mesh(devices)
+    sharding.check_divisible("batch", batch, mesh)
+    y0 = jax.device_put(jnp.zeros((batch, size, size, size)), sharding.data_sharded(mesh))
+    params = jax.device_put(params, sharding.replicated(mesh))
+    run = sharding.under_mesh(mesh, run)
 
     def time_runs(repeats, seed):
         times = []
@@ -86,10 +94,10 @@ def gvoxel_sampler(net_name, size, batch, steps, conv_impl="auto"):
     return time_runs, first
 
 
-def row(net_name, size, batch, steps, conv_impl, med, compile_s):
+def row(net_name, size, batch, steps, conv_impl, med, compile_s, devices=1):
     cs = batch * steps / med
     return {
-        "impl": f"gvoxel[{conv_impl}]",
+        "impl": f"gvoxel[{conv_impl}]" + (f"x{devices}dev" if devices > 1 else ""),
         "net": net_name,
         "size": size,
         "batch": batch,
@@ -148,32 +156,42 @@ def main():
     p.add_argument("--rounds", type=int, default=2, help="alternating peer/ours rounds")
     p.add_argument("--impls", default="auto", help="conv impls to time, e.g. auto,xla")
     p.add_argument("--torch", default=default_torch_python(), help="python with torch")
+    p.add_argument("--devices", default="1", help="CPU devices to split chains over, e.g. 1,2")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
+    devices = [int(d) for d in a.devices.split(",")]
+    if max(devices) > 1:  # only counts on a CPU host; before anything initialises a backend
+        jax.config.update("jax_num_cpu_devices", max(devices))
 
     peak = matmul_gflops()
     rows = []
     for net_name in a.nets.split(","):
         for size in map(int, a.sizes.split(",")):
             for batch in map(int, a.batches.split(",")):
-                for impl in a.impls.split(","):
-                    time_runs, first = gvoxel_sampler(net_name, size, batch, a.steps, impl)
-                    ours, peers, ratios = [], [], []
-                    # rounds alternate peer and ours, so the host's drift cancels in each
-                    # round's ratio; the reported ratio is the median over rounds
-                    for k in range(a.rounds):
-                        peer = bench_torch(a.torch, net_name, size, batch, a.steps, a.repeats)
-                        ours.append(statistics.median(time_runs(a.repeats, 1 + k * a.repeats)))
+                variants = [(i, d) for i in a.impls.split(",") for d in devices]
+                samplers = [
+                    gvoxel_sampler(net_name, size, batch, a.steps, i, d) for i, d in variants
+                ]
+                ours = [[] for _ in variants]
+                peers, ratios = [], [[] for _ in variants]
+                # rounds alternate peer and ours, so the host's drift cancels in each
+                # round's ratio; the reported ratio is the median over rounds
+                for k in range(a.rounds):
+                    peer = bench_torch(a.torch, net_name, size, batch, a.steps, a.repeats)
+                    if peer:
+                        peers.append(peer["chain_steps_per_s"])
+                    for j, (time_runs, _) in enumerate(samplers):
+                        ours[j].append(statistics.median(time_runs(a.repeats, 1 + k * a.repeats)))
                         if peer:
-                            peers.append(peer["chain_steps_per_s"])
-                            ratios.append(batch * a.steps / ours[-1] / peers[-1])
-                    med = statistics.median(ours)
-                    r = row(net_name, size, batch, a.steps, impl, med, first - med)
+                            ratios[j].append(batch * a.steps / ours[j][-1] / peers[-1])
+                for j, (impl, d) in enumerate(variants):
+                    med = statistics.median(ours[j])
+                    r = row(net_name, size, batch, a.steps, impl, med, samplers[j][1] - med, d)
                     r["frac_of_matmul_peak"] = round(r["gflops"] / peak, 3)
-                    if ratios:
+                    if ratios[j]:
                         r["torch_chain_steps_per_s"] = round(statistics.median(peers), 2)
-                        r["ratio_vs_torch"] = round(statistics.median(ratios), 3)
-                        r["ratio_per_round"] = [round(x, 3) for x in ratios]
+                        r["ratio_vs_torch"] = round(statistics.median(ratios[j]), 3)
+                        r["ratio_per_round"] = [round(x, 3) for x in ratios[j]]
                     rows.append(r)
                     print(json.dumps(r) if a.json else fmt(r), flush=True)
     if not a.json:

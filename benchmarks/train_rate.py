@@ -3,6 +3,7 @@ rate before and after"; run it in two checkouts to compare).
 
     python benchmarks/train_rate.py --config=configs/synthesis.py:cpu --iters=5
     python benchmarks/train_rate.py --config=configs/synthesis.py:cpu --root=/path/to/old/checkout
+    python benchmarks/train_rate.py --config=configs/synthesis.py:cpu --devices=2  # 2 CPU devices
 
 Uses the training loop's own jitted step (gvoxel.train.Experiment) on the preset's data.
 """
@@ -25,8 +26,13 @@ def main():
     p.add_argument("--config", default="configs/synthesis.py:cpu", help="FILE:PRESET")
     p.add_argument("--iters", type=int, default=5, help="timed iterations (median)")
     p.add_argument("--root", default=HERE, help="checkout whose gvoxel and configs to time")
+    p.add_argument("--devices", type=int, default=1, help="CPU devices to split the batch over")
     a = p.parse_args()
     sys.path[:0] = [a.root, BENCH]
+    import jax
+
+    if a.devices > 1:  # only counts on a CPU host; before anything initialises a backend
+        jax.config.update("jax_num_cpu_devices", a.devices)
     from fresh_run import fresh_run
 
     from gvoxel import data
@@ -44,7 +50,7 @@ def main():
         p.error(str(e))
     ds = data.load_voxels(cfg.data.path, resolution=cfg.data.resolution or None)
     voxels = ds.split_train_val(cfg.data.val_fraction, cfg.data.seed)[0].voxels
-    _, state, step, batches, compile_s = fresh_run(cfg, voxels)
+    _, state, step, batches, compile_s = fresh_run(cfg, voxels, a.devices)
     times = []
     for i in range(1, a.iters + 1):
         t = time.perf_counter()
@@ -52,7 +58,7 @@ def main():
         float(metrics["loss"])  # waits for the step
         times.append(time.perf_counter() - t)
     print(
-        f"{a.config} ({a.root}): compile {compile_s:.1f} s, "
+        f"{a.config} ({a.root}, {a.devices} device(s)): compile {compile_s:.1f} s, "
         f"{statistics.median(times):.3f} s/iteration (median of {a.iters})"
     )
 

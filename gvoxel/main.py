@@ -26,12 +26,22 @@ _DISTRIBUTED = flags.DEFINE_bool(
     os.environ.get("GVOXEL_DISTRIBUTED", "") == "1",
     "call jax.distributed.initialize() (multi-host; also GVOXEL_DISTRIBUTED=1)",
 )
+_CPU_DEVICES = flags.DEFINE_integer(
+    "cpu_devices",
+    0,
+    "on a CPU host, run as this many devices, chains and batch split among them (one per core "
+    "ran the Langevin sampler 1.2-1.5x faster than one multi-threaded device); 0 = JAX's default",
+)
 flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
     if len(argv) > 1:
         raise cli.ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if _CPU_DEVICES.value < 0:
+        raise cli.ConfigError(f"--cpu_devices must be >= 0, got {_CPU_DEVICES.value}")
+    if _CPU_DEVICES.value:
+        jax.config.update("jax_num_cpu_devices", _CPU_DEVICES.value)  # before any backend use
     if _DISTRIBUTED.value:
         jax.distributed.initialize()
     config = _CONFIG.value

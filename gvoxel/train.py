@@ -84,7 +84,9 @@ class Experiment:
 
     def init_state(self, seed: int, data_mean):
         init = jax.jit(self.variant.init, out_shardings=self.state_sharding)
-        return sharding.under_mesh(self.mesh, init)(jax.random.PRNGKey(seed), jnp.asarray(data_mean))
+        return sharding.under_mesh(self.mesh, init)(
+            jax.random.PRNGKey(seed), jnp.asarray(data_mean)
+        )
 
     def jit_train_step(self, steps_per_dispatch: int = 1):
         """The variant's step, jitted with shardings; n > 1 scans over n stacked batches."""

@@ -94,3 +94,24 @@ def test_workdir_that_is_a_file(tmp_path):
 def test_sample_without_checkpoint(tmp_path):
     proc = run_cli("gvoxel.sample", f"--workdir={tmp_path}", f"--out={tmp_path / 'o'}")
     assert_one_line_error(proc, "no checkpoints")
+
+
+def test_cpu_devices_flag(tmp_path):
+    # the tests' environment simulates 4 devices; the flag must replace that count
+    proc = run_cli(
+        "gvoxel.main", f"--config={SMOKE}", f"--workdir={tmp_path / 'a'}", "--cpu_devices=3"
+    )
+    assert_one_line_error(proc, "batch_size=4 is not divisible by the 3 devices")
+    proc = run_cli(
+        "gvoxel.main", f"--config={SMOKE}", f"--workdir={tmp_path / 'b'}", "--cpu_devices=-1"
+    )
+    assert_one_line_error(proc, "--cpu_devices must be >= 0")
+    proc = run_cli(
+        "gvoxel.main",
+        f"--config={SMOKE}",
+        f"--workdir={tmp_path / 'c'}",
+        "--cpu_devices=2",
+        "--config.train.num_iters=2",
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "; 2 device(s)" in proc.stderr
