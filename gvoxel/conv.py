@@ -22,6 +22,7 @@ every gradient (input and kernel) comes from JAX's autodiff and is the exact adj
   custom VJP only to read a pre-transposed copy of the kernel spectra in the input-gradient
   (XLA's CPU matmul with a transposed operand was 2-3x slower); the gradients are the exact
   adjoints all the same (first order only: no forward-mode or second derivatives).
+  Under a context mesh the FFTs run per device on its own rows (`_per_row`).
 """
 
 from __future__ import annotations
