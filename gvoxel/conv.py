@@ -22,7 +22,7 @@ every gradient (input and kernel) comes from JAX's autodiff and is the exact adj
   custom VJP only to read a pre-transposed copy of the kernel spectra in the input-gradient
   (XLA's CPU matmul with a transposed operand was 2-3x slower); the gradients are the exact
   adjoints all the same (first order only: no forward-mode or second derivatives).
-  Under a context mesh the FFTs run per device on its own rows (`_per_row`).
+  Under a context mesh each device convolves only its own rows (`_per_device`).
 """
 
 from __future__ import annotations
@@ -205,6 +205,13 @@ def _bmm(a, b):
     return lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,))))
 
 
+def _varying(x) -> frozenset:
+    """Mesh axes x varies over inside a shard_map (its type's manual axes; `vma` before)."""
+    aval = jax.typeof(x)
+    kind = getattr(aval, "manual_axis_type", None)
+    return frozenset(kind.varying if kind is not None else getattr(aval, "vma", ()))
+
+
 @jax.custom_vjp
 def _batched_matmul(a, b, bt):
     """(F, P, Q) @ (F, Q, R) per frequency. `bt` is `b` transposed, (F, R, Q), materialised
@@ -221,6 +228,9 @@ def _batched_matmul_bwd(res, g):
     a, bt = res
     da = _bmm(g, bt)  # (F, P, Q)
     db = lax.dot_general(a, g, (((1,), (1,)), ((0,), (0,))))  # (F, Q, R)
+    split = tuple(_varying(g) - _varying(bt))
+    if split:  # rows split over devices (`_per_device`), kernel shared: sum its gradient
+        db = lax.psum(db, split)
     return da, db, jnp.zeros_like(bt)
 
 
@@ -275,20 +285,23 @@ def _windows(x, axis: int, t: int, length: int, tiles: int):
     return jnp.stack(parts, axis=axis)
 
 
-def _per_row(fn, x):
-    """`fn` (an FFT over trailing axes) of x's rows. Under a context mesh (`jax.set_mesh`) whose
-    `data` axis splits the rows, each device transforms only its own: XLA's SPMD partitioner
-    all-gathers an FFT's operand instead, so every device transformed every chain."""
+def _per_device(fn, x, kernel):
+    """`fn(x, kernel)` with x's rows split over the context mesh's `data` axis (`jax.set_mesh`),
+    each device convolving its own rows with the shared kernel. Left to XLA's SPMD partitioner,
+    every FFT's operand was all-gathered (each device transformed every chain) and the
+    frequency matmuls were split by frequency with all-to-alls of the spectra between."""
     mesh = jax.sharding.get_abstract_mesh()
     if mesh.empty or DATA not in mesh.axis_names or DATA in mesh.manual_axes:
-        return fn(x)
+        return fn(x, kernel)
     if x.shape[0] % mesh.shape[DATA]:
-        return fn(x)
-    spec = PartitionSpec(DATA)
-    return jax.shard_map(fn, in_specs=spec, out_specs=spec, axis_names={DATA})(x)
+        return fn(x, kernel)
+    rows, shared = PartitionSpec(DATA), PartitionSpec()
+    return jax.shard_map(fn, in_specs=(rows, shared), out_specs=rows, axis_names={DATA})(x, kernel)
 
 
-def _fft(x, kernel, stride, tiles=None):
+def _fft(x, kernel, stride, tiles=None, rows=None):
+    """`rows`: the global row count when x is one device's share (`_per_device`); tiles and the
+    matmul form are chosen for it, so every device count computes the same sums."""
     s = stride
     k = kernel.shape[0]
     nb, cin = x.shape[0], x.shape[-1]
@@ -297,13 +310,14 @@ def _fft(x, kernel, stride, tiles=None):
     smooth = cin == 1
     if tiles is None:
         g0 = _geometry(max(x.shape[1:4]), k, s)
-        tiles = fft_tiles(g0[0], g0[1], nb, kc, cout, smooth)
+        tiles = fft_tiles(g0[0], g0[1], rows or nb, kc, cout, smooth)
     geo = [_geometry(n, k, s, smooth=smooth, tiles=tiles) for n in x.shape[1:4]]
     kq = geo[0][1]
     outs = tuple(g[0] for g in geo)
     xp, ms = _phases(x, s, geo)
     # lax.fft transforms the trailing axes: go channels-first, (N, K, M1, M2, M3)
     xp = xp.transpose(0, 2, 4, 6, 7, 1, 3, 5).reshape(nb, kc, *ms)
+    nb_full = nb
     if tiles > 1:
         # overlap-save: T^3 windows of side t + kq - 1 become rows of their own
         ts = tuple(_tile(o, kq, tiles, smooth) for o in outs)
@@ -313,8 +327,8 @@ def _fft(x, kernel, stride, tiles=None):
         xp = xp.reshape(nb * tiles**3, kc, *xp.shape[-3:])
         full_outs, outs = outs, ts
         ms = tuple(t + kq - 1 for t in ts)
-        nb_full, nb = nb, nb * tiles**3
-    xf = _per_row(lambda v: jnp.fft.rfftn(v, axes=(-3, -2, -1)), xp)  # (N, K, M1, M2, M3//2+1)
+        nb = nb * tiles**3
+    xf = jnp.fft.rfftn(xp, axes=(-3, -2, -1))  # (N, K, M1, M2, M3//2+1)
     fshape = xf.shape[2:]
     nf = fshape[0] * fshape[1] * fshape[2]
     xf = xf.reshape(nb, kc, nf).transpose(2, 0, 1)  # (F, N, K)
@@ -324,7 +338,7 @@ def _fft(x, kernel, stride, tiles=None):
     # Correlation Y = X conj(W) as one real batched matmul, in whichever of two forms moves
     # fewer bytes: "block" [Xr | Xi] @ [[Wr, -Wi], [Wi, Wr]] = [Yr | Yi] doubles the weights
     # but gives Y directly; "stacked" [Xr; Xi] @ [Wr | Wi] then combines four blocks.
-    if kc <= 2 * nb:
+    if kc <= 2 * (rows or nb_full) * tiles**3:
         a = jnp.concatenate([xf.real, xf.imag], axis=2)  # (F, N, 2K)
         wr, wi = w[:, :, 0], w[:, :, 1]
         b = jnp.concatenate(
@@ -345,7 +359,7 @@ def _fft(x, kernel, stride, tiles=None):
     # split along leading axes after one transpose: slicing the matmul's trailing axis cost a
     # pad-and-add pass in the gradient
     yf = lax.complex(yr, yi).reshape(nb, cout, *fshape)
-    y = _per_row(lambda v: jnp.fft.irfftn(v, s=ms, axes=(-3, -2, -1)), yf)  # (N, Cout, M*)
+    y = jnp.fft.irfftn(yf, s=ms, axes=(-3, -2, -1))  # (N, Cout, M1, M2, M3)
     y = y[:, :, : outs[0], : outs[1], : outs[2]]
     if tiles > 1:
         y = y.reshape(nb_full, tiles, tiles, tiles, cout, *outs)
@@ -378,4 +392,5 @@ def conv3d(x: jax.Array, kernel: jax.Array, stride: int, impl: str = "auto") -> 
         return _xla(x, kernel, stride)
     if impl == "s2d":
         return _s2d(x, kernel, stride)
-    return _fft(x, kernel, stride)
+    rows = x.shape[0]
+    return _per_device(lambda v, w: _fft(v, w, stride, rows=rows), x, kernel)

@@ -58,8 +58,9 @@ def test_several_steps_per_dispatch_equal_one_at_a_time(tmp_path):
 
 
 def test_fft_conv_splits_its_rows_over_the_mesh():
-    """Under the context mesh each device transforms only its own chains (XLA's partitioner
-    would all-gather every FFT's operand), and values and gradients equal one device's."""
+    """Under the context mesh each device convolves only its own chains (XLA's partitioner
+    all-gathered every FFT's operand and moved spectra between devices for the frequency
+    matmuls), and values and gradients equal one device's."""
     from jax.sharding import NamedSharding, PartitionSpec
 
     from gvoxel import conv, sharding
@@ -78,7 +79,9 @@ def test_fft_conv_splits_its_rows_over_the_mesh():
     with jax.set_mesh(mesh):
         got = grad(xs, w)
         hlo = grad.lower(xs, w).compile().as_text()
-    assert " fft(" in hlo and "all-gather" not in hlo
+    assert " fft(" in hlo
+    for moved in ("all-gather", "all-to-all", "collective-permute"):  # only the kernel's psum
+        assert moved not in hlo, moved
     assert len(got[1][0].sharding.device_set) == 4
     for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=5e-5)
