@@ -206,10 +206,11 @@ def _bmm(a, b):
 
 
 def _varying(x) -> frozenset:
-    """Mesh axes x varies over inside a shard_map (its type's manual axes; `vma` before)."""
+    """Mesh axes x varies over inside a shard_map (its type's manual axes; `vma` before).
+    No silent default: without it the kernel gradient would miss its cross-device sum."""
     aval = jax.typeof(x)
     kind = getattr(aval, "manual_axis_type", None)
-    return frozenset(kind.varying if kind is not None else getattr(aval, "vma", ()))
+    return frozenset(kind.varying) if kind is not None else frozenset(aval.vma)
 
 
 @jax.custom_vjp
@@ -291,9 +292,12 @@ def _per_device(fn, x, kernel):
     every FFT's operand was all-gathered (each device transformed every chain) and the
     frequency matmuls were split by frequency with all-to-alls of the spectra between."""
     mesh = jax.sharding.get_abstract_mesh()
-    if mesh.empty or DATA not in mesh.axis_names or DATA in mesh.manual_axes:
-        return fn(x, kernel)
-    if x.shape[0] % mesh.shape[DATA]:
+    if (
+        mesh.empty
+        or DATA not in mesh.axis_names
+        or DATA in mesh.manual_axes  # already inside a per-device map
+        or x.shape[0] % mesh.shape[DATA]
+    ):
         return fn(x, kernel)
     rows, shared = PartitionSpec(DATA), PartitionSpec()
     return jax.shard_map(fn, in_specs=(rows, shared), out_specs=rows, axis_names={DATA})(x, kernel)
