@@ -18,8 +18,13 @@ DescriptorFn = Callable[[object, jax.Array], jax.Array]
 
 def energy(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = REFERENCE_STD):
     """Per-example energy E(Y) (N,)."""
+    return from_f(y, descriptor_fn(params, y), s)
+
+
+def from_f(y: jax.Array, f: jax.Array, s: float = REFERENCE_STD):
+    """E(Y) per example from f(Y) already computed (e.g. by the θ-loss)."""
     sq = jnp.sum(jnp.square(y).reshape(y.shape[0], -1), axis=-1)
-    return sq / (2.0 * s**2) - descriptor_fn(params, y)
+    return sq / (2.0 * s**2) - f
 
 
 def energy_and_grad(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = REFERENCE_STD):

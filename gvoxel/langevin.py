@@ -47,6 +47,19 @@ def _sum_per_chain(x):
     return jnp.sum(x.reshape(x.shape[0], -1), axis=-1)
 
 
+def _noise_scale(y, step_size, temperature, noise):
+    return step_size * jnp.sqrt(temperature) * jnp.asarray(noise, y.dtype)
+
+
+def _move(rng, state: LangevinState, projection, step_size, temperature, noise):
+    """The proposal Y + P[−(δ²/2) ∂E/∂Y + δ·√T·ε] from the state's gradient."""
+    project = projection or projections.identity()
+    y = state.position
+    eps = draws.normal(rng, y.shape, y.dtype)
+    drift = -0.5 * step_size**2 * state.grad
+    return y + project(drift + _noise_scale(y, step_size, temperature, noise) * eps)
+
+
 def build_kernel(
     projection: projections.Projection | None = None, mala: bool = False
 ) -> Callable[..., tuple[LangevinState, LangevinInfo]]:
@@ -61,10 +74,8 @@ def build_kernel(
         rng, state: LangevinState, energy_and_grad: EnergyFn, step_size, temperature=1.0, noise=True
     ):
         y, e, g = state
-        noise_scale = step_size * jnp.sqrt(temperature) * jnp.asarray(noise, y.dtype)
-        eps = draws.normal(rng, y.shape, y.dtype)
-        drift = -0.5 * step_size**2 * g
-        y_new = y + project(drift + noise_scale * eps)
+        noise_scale = _noise_scale(y, step_size, temperature, noise)
+        y_new = _move(rng, state, project, step_size, temperature, noise)
         e_new, g_new = energy_and_grad(y_new)
         ones = jnp.ones_like(e)
         if not mala:
@@ -104,18 +115,37 @@ def sample(
     noise=True,
     projection: projections.Projection | None = None,
     mala: bool = False,
+    final_grad: bool = True,
 ) -> tuple[LangevinState, LangevinInfo]:
-    """Runs `num_steps` Langevin steps in one `lax.scan`; info is averaged over the steps."""
+    """Runs `num_steps` Langevin steps in one `lax.scan`; info is averaged over the steps.
+
+    `final_grad=False` (plain Langevin only; MALA needs it) skips the energy and gradient
+    at the last position, which only a continued chain would use: K gradient evaluations
+    after `init` instead of K + 1. The returned state and info then have energy (and grad) None."""
     step = build_kernel(projection, mala)
 
     def body(s, key):
         s, info = step(key, s, energy_and_grad, step_size, temperature, noise)
         return s, info
 
-    state, infos = jax.lax.scan(body, state, jax.random.split(rng, num_steps))
-    mean_info = LangevinInfo(
-        jnp.mean(infos.acceptance_rate, 0),
-        jnp.mean(infos.is_accepted.astype(jnp.float32), 0),
-        infos.energy[-1],
-    )
-    return state, mean_info
+    keys = jax.random.split(rng, num_steps)
+    if final_grad or mala or num_steps == 0:
+        state, infos = jax.lax.scan(body, state, keys)
+        return state, LangevinInfo(
+            jnp.mean(infos.acceptance_rate, 0),
+            jnp.mean(infos.is_accepted.astype(jnp.float32), 0),
+            infos.energy[-1],
+        )
+
+    # The last step skips its evaluation by a lax.cond inside the same scan (a move after
+    # the scan compiled differently on one device and on a mesh; the cond runs one branch).
+    def lean_body(s, xs):
+        key, last = xs
+        y = _move(key, s, projection, step_size, temperature, noise)
+        skip = lambda v: (jnp.zeros_like(s.energy), jnp.zeros_like(v))  # noqa: E731
+        return LangevinState(y, *jax.lax.cond(last, skip, energy_and_grad, y)), None
+
+    state, _ = jax.lax.scan(lean_body, state, (keys, jnp.arange(num_steps) == num_steps - 1))
+    ones = jnp.ones(state.position.shape[:1], state.position.dtype)
+    # plain Langevin accepts every step; no energy was computed at the last position
+    return LangevinState(state.position, None, None), LangevinInfo(ones, ones > 0, None)

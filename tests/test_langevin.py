@@ -106,3 +106,37 @@ def test_projection_keeps_masked_voxels_bit_exact_over_a_chain():
         vis = np.asarray(visible)
         assert np.array_equal(y[vis], np.asarray(y0)[vis])
         assert np.all(y[~vis] != np.asarray(y0)[~vis])
+
+
+@pytest.mark.parametrize("steps", [1, 5])
+def test_skipping_the_final_gradient_moves_the_chain_the_same(steps):
+    # final_grad=False saves the last gradient evaluation (nobody continues that state); the
+    # chain must take exactly the same steps, and count K evaluations, not K + 1.
+    calls = []
+
+    def eg(y):
+        jax.debug.callback(lambda: calls.append(1))  # one per evaluation actually run
+        return gaussian(1.0, 0.7)(y)
+
+    y0 = jnp.zeros((8, 3, 3, 3))
+    key = jax.random.PRNGKey(3)
+
+    def go(final_grad):
+        calls.clear()
+        state, info = langevin.sample(key, langevin.init(y0, eg), eg, steps, 0.3, 0.5,
+                                      final_grad=final_grad)  # fmt: skip
+        jax.block_until_ready(state.position)
+        jax.effects_barrier()
+        return state, info, len(calls)
+
+    full, _, n_full = go(True)
+    lean, info, n_lean = go(False)
+    np.testing.assert_allclose(
+        np.asarray(lean.position), np.asarray(full.position), rtol=1e-5, atol=1e-6
+    )
+    assert lean.energy is None and lean.grad is None and info.energy is None
+    assert n_full == steps + 1 and n_lean == steps  # init + one per step but the last
+    # MALA needs the final gradient for its acceptance test: the flag does not apply
+    mala, _ = langevin.sample(key, langevin.init(y0, eg), eg, steps, 0.3, mala=True,
+                              final_grad=False)  # fmt: skip
+    assert mala.energy is not None

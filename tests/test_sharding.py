@@ -15,15 +15,26 @@ pytestmark = pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 (simulat
 def test_sharded_training_equals_single_device_and_restores_on_fewer(tmp_path):
     runs = {}
     for n in (1, 4):
-        cfg = smoke_config(**{"train.num_iters": 3, "train.num_devices": n})
+        # one iteration: after it, a ±lr parameter difference (below) changes later gradients
+        cfg = smoke_config(**{"train.num_iters": 1, "train.num_devices": n})
         train.train_and_evaluate(cfg, str(tmp_path / f"d{n}"))
         exp, state, step = train.load_experiment(str(tmp_path / f"d{n}"), num_devices=n)
-        assert step == 3
+        assert step == 1
         runs[n] = jax.device_get(state)
         if n == 4:
             assert len(state["chains"].sharding.device_set) == 4
-    for a, b in zip(jax.tree.leaves(runs[1]), jax.tree.leaves(runs[4])):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=1e-5)
+    # Everything but the parameters equals to rounding: the chains and Adam's moments (the
+    # raw θ-gradients' averages). The parameters may not: Adam's step is ±lr for any gradient
+    # far above its eps, so an element whose observed and synthesized terms cancel (a
+    # gradient of rounding size, whose sign depends on the summation order) moves by ±lr
+    # either way: at most 2·lr apart.
+    bound = 2 * cfg.optim.lr
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(runs[1]), jax.tree.leaves(runs[4])):
+        a, b = np.asarray(a), np.asarray(b)
+        if jax.tree_util.keystr(path).startswith("['params']"):
+            assert np.max(np.abs(a - b)) <= bound + 1e-6, jax.tree_util.keystr(path)
+        else:
+            np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-5)
 
     # A checkpoint written on 4 devices restores onto 1 and 2.
     for n in (1, 2):

@@ -141,7 +141,7 @@ class Conditional:
             "loss": loss,
             "f_obs": jnp.mean(f_obs),
             "f_syn": jnp.mean(f_syn),
-            "energy_syn": jnp.mean(chain.energy),
+            "energy_syn": jnp.mean(energy.from_f(syn, f_syn, s.reference_std)),
             "grad_norm": optax.global_norm(grads),
             "error": jnp.mean(self.error(cond, result, original)),
             "acceptance": jnp.mean(info.acceptance_rate),

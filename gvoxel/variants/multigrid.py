@@ -227,7 +227,9 @@ class MultiGrid:
                 f"{name}/loss": loss,
                 f"{name}/f_obs": jnp.mean(f_obs),
                 f"{name}/f_syn": jnp.mean(f_syn),
-                f"{name}/energy_syn": jnp.mean(chain.energy),
+                f"{name}/energy_syn": jnp.mean(
+                    energy.from_f(chain.position, f_syn, lvl.sampler.reference_std)
+                ),
                 f"{name}/grad_norm": optax.global_norm(grads),
                 f"{name}/rms": rms[-1],
                 f"{name}/acceptance": jnp.mean(info.acceptance_rate),

@@ -85,7 +85,9 @@ class Synthesis:
         return self.sampler.init_std * draws.normal(rng, self.shape(n))
 
     def langevin(self, params, rng, y, num_steps, noise=True, projection=None):
-        """Mode seeking: `num_steps` Langevin steps from y under the current θ."""
+        """Mode seeking: `num_steps` Langevin steps from y under the current θ. Every caller
+        uses the chains' positions only, so the last position's gradient is not computed
+        (K evaluations, not K + 1) and, for plain Langevin, the chain's energy is None."""
         s = self.sampler
         eg = functools.partial(
             energy.energy_and_grad, self.descriptor_fn, params, s=s.reference_std
@@ -101,6 +103,7 @@ class Synthesis:
             noise,
             projection=projection,
             mala=s.mala,
+            final_grad=False,
         )
         return state, info
 
@@ -122,17 +125,19 @@ class Synthesis:
         updates, opt_state = self.tx.update(grads, state["opt_state"], params)
         params = optax.apply_updates(params, updates)
 
-        sq = lambda y: jnp.sum(jnp.square(y).reshape(y.shape[0], -1), -1)  # noqa: E731
-        e_obs = sq(observed) / (2 * self.sampler.reference_std**2) - f_obs
+        e_obs = energy.from_f(observed, f_obs, self.sampler.reference_std)
+        e_syn = energy.from_f(syn, f_syn, self.sampler.reference_std)
         metrics = {
             "loss": loss,
             "f_obs": jnp.mean(f_obs),
             "f_syn": jnp.mean(f_syn),
             "energy_obs": jnp.mean(e_obs),
-            "energy_syn": jnp.mean(chain.energy),
-            "energy_gap": jnp.mean(chain.energy) - jnp.mean(e_obs),
+            "energy_syn": jnp.mean(e_syn),
+            "energy_gap": jnp.mean(e_syn) - jnp.mean(e_obs),
             "grad_norm": optax.global_norm(grads),
-            "sample_norm": jnp.sqrt(jnp.mean(sq(syn))),
+            "sample_norm": jnp.sqrt(
+                jnp.mean(jnp.sum(jnp.square(syn).reshape(syn.shape[0], -1), -1))
+            ),
             "acceptance": jnp.mean(info.acceptance_rate),
         }
         new_state = dict(
