@@ -28,14 +28,14 @@ EnergyFn = Callable[[jax.Array], tuple[jax.Array, jax.Array]]  # Y -> (E per cha
 
 class LangevinState(NamedTuple):
     position: jax.Array  # Y, (N, ...)
-    energy: jax.Array  # E(Y), (N,)
-    grad: jax.Array  # ∂E/∂Y, like position
+    energy: jax.Array | None  # E(Y), (N,); None after sample(..., final_grad=False)
+    grad: jax.Array | None  # ∂E/∂Y, like position; None likewise
 
 
 class LangevinInfo(NamedTuple):
     acceptance_rate: jax.Array  # (N,) MALA's min(1, α); 1 for plain Langevin
     is_accepted: jax.Array  # (N,) bool
-    energy: jax.Array  # (N,) energy after the step
+    energy: jax.Array | None  # (N,) energy after the last step; None without final_grad
 
 
 def init(position: jax.Array, energy_and_grad: EnergyFn) -> LangevinState:
@@ -74,12 +74,12 @@ def build_kernel(
         rng, state: LangevinState, energy_and_grad: EnergyFn, step_size, temperature=1.0, noise=True
     ):
         y, e, g = state
-        noise_scale = _noise_scale(y, step_size, temperature, noise)
         y_new = _move(rng, state, project, step_size, temperature, noise)
         e_new, g_new = energy_and_grad(y_new)
         ones = jnp.ones_like(e)
         if not mala:
             return LangevinState(y_new, e_new, g_new), LangevinInfo(ones, ones > 0, e_new)
+        noise_scale = _noise_scale(y, step_size, temperature, noise)
 
         # log q(a | b) up to a constant: the proposal is Gaussian in the projected subspace.
         var = jnp.maximum(noise_scale**2, 1e-30)

@@ -125,6 +125,7 @@ class Synthesis:
         updates, opt_state = self.tx.update(grads, state["opt_state"], params)
         params = optax.apply_updates(params, updates)
 
+        sq = lambda y: jnp.sum(jnp.square(y).reshape(y.shape[0], -1), -1)  # noqa: E731
         e_obs = energy.from_f(observed, f_obs, self.sampler.reference_std)
         e_syn = energy.from_f(syn, f_syn, self.sampler.reference_std)
         metrics = {
@@ -135,9 +136,7 @@ class Synthesis:
             "energy_syn": jnp.mean(e_syn),
             "energy_gap": jnp.mean(e_syn) - jnp.mean(e_obs),
             "grad_norm": optax.global_norm(grads),
-            "sample_norm": jnp.sqrt(
-                jnp.mean(jnp.sum(jnp.square(syn).reshape(syn.shape[0], -1), -1))
-            ),
+            "sample_norm": jnp.sqrt(jnp.mean(sq(syn))),
             "acceptance": jnp.mean(info.acceptance_rate),
         }
         new_state = dict(
