@@ -31,7 +31,7 @@ _WORKDIR = flags.DEFINE_string(
 _OUT = flags.DEFINE_string("out", None, "also write the results as JSON here", allow_override=True)
 flags.mark_flags_as_required(["workdir"])
 
-SPLIT_KEYS = ("path", "category", "resolution", "val_fraction", "seed")
+SPLIT_KEYS = ("path", "category", "resolution", "downscale", "val_fraction", "seed")
 
 
 def splits(run_config, val_fraction: float, seed: int):
@@ -40,6 +40,7 @@ def splits(run_config, val_fraction: float, seed: int):
         run_config.data.path,
         category=run_config.data.category or None,
         resolution=run_config.data.resolution or None,
+        downscale=run_config.data.downscale,
     )
     if len(ds.categories) < 2 or len(np.unique(ds.labels)) < 2:
         raise InputError(

@@ -56,6 +56,7 @@ def load_training_data(config):
         config.data.path,
         category=config.data.category or None,
         resolution=config.data.resolution or None,
+        downscale=config.data.downscale,
     )
     train, _ = ds.split_train_val(config.data.val_fraction, config.data.seed)
     if config.data.max_examples:

@@ -165,6 +165,54 @@ def test_generator_regresses_on_revisions_clipped_to_its_range():
     np.testing.assert_allclose(metrics["gen_loss"], want, rtol=1e-5)
 
 
+def _first_iteration(**overrides):
+    """One training step of the smoke generator; returns the variant, both states and the
+    regression loss of g before and after it on that step's own (Z, Ỹ) pairs."""
+    exp = train.Experiment(coop_config(**overrides), DataInfo(16, 16, 4), 1)
+    v = exp.variant
+    state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
+    batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
+    new, metrics = jax.jit(v.train_step)(state, batch)
+    z = v.latents(jax.random.split(state["rng"], 4)[1], v.num_chains)
+    target = jnp.clip(new["chains"], -1.0, 1.0)
+    y = v.generator.apply(
+        {"params": new["gen_params"], "batch_stats": new["gen_batch_stats"]},
+        z,
+        train=True,
+        mutable=["batch_stats"],
+    )[0]
+    after = jnp.mean(jnp.sum(jnp.square(target - y), axis=(1, 2, 3))) / (2 * v.sigma**2)
+    return state, new, float(metrics["gen_loss"]), float(after)
+
+
+def test_more_regression_steps_fit_the_revisions_closer():
+    """generator.steps = k takes k steps of eq. (17) on each iteration's (Z, Ỹ) pairs."""
+    _, one, before1, after1 = _first_iteration(**{"generator.lr": 1e-3})
+    _, three, before3, after3 = _first_iteration(**{"generator.lr": 1e-3, "generator.steps": 3})
+    assert before1 == before3  # same chains, same revisions: only α's update differs
+    np.testing.assert_array_equal(one["chains"], three["chains"])
+    assert after3 < after1 < before1, (before1, after1, after3)
+    with pytest.raises(ConfigError, match="generator.steps must be >= 1"):
+        train.Experiment(coop_config(**{"generator.steps": 0}), DataInfo(16, 16, 4), 1)
+
+
+def test_generator_warmup_trains_the_descriptor_alone():
+    exp = train.Experiment(
+        coop_config(**{"generator.warmup": 1, "generator.steps": 2}), DataInfo(16, 16, 4), 1
+    )
+    state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
+    batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
+    step = jax.jit(exp.variant.train_step)
+    s1, _ = step(state, batch)
+    assert_states_equal(state["gen_params"], s1["gen_params"])  # iteration 1: g frozen
+    assert not all(
+        np.array_equal(a, b)
+        for a, b in zip(jax.tree.leaves(state["params"]), jax.tree.leaves(s1["params"]))
+    )
+    s2, _ = step(s1, batch)  # iteration 2: both learn
+    assert not np.array_equal(s1["gen_params"]["fc"]["kernel"], s2["gen_params"]["fc"]["kernel"])
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     """A smoke run trained straight to 4 iterations, shared by the tests below."""

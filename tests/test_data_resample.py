@@ -63,3 +63,24 @@ def test_resize_and_errors(chairs):
         downscale(chairs, 3)
     with pytest.raises(InputError, match="positive int"):
         upscale(chairs, 0)
+
+
+def test_max_downscale_keeps_thin_parts_that_the_average_drops(chairs):
+    leg = np.zeros((1, 8, 8, 8), np.float32)
+    leg[0, 2, 2, :] = 1.0  # one voxel thick: a quarter of each 2³ block it crosses
+    assert resize(leg, 4).max() == 0.25
+    thick = resize(leg, 4, "max")
+    np.testing.assert_array_equal(thick[0, 1, 1, :], np.ones(4))
+    assert thick.sum() == 4.0
+    # any occupied block is occupied: max-downscaled data is the union of its blocks
+    coarse = resize(chairs, 16, "max")
+    np.testing.assert_array_equal(coarse > 0.5, resize(chairs, 16) > 0)
+    with pytest.raises(InputError, match="downscale must be one of"):
+        resize(chairs, 16, "median")
+
+
+def test_load_voxels_downscales_by_block_maximum_when_asked():
+    mean = load_voxels("bundled:chair32", resolution=16).voxels
+    most = load_voxels("bundled:chair32", resolution=16, downscale="max").voxels
+    assert most.shape == mean.shape
+    assert (most > 0.5).mean() > 2 * (mean > 0.5).mean()

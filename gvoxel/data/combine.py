@@ -28,13 +28,13 @@ def part_paths(path: str) -> list[str]:
     return [p if p.startswith("bundled:") or not prefix else prefix + p for p in parts]
 
 
-def load_combined(path: str, category=None, resolution=None):
+def load_combined(path: str, category=None, resolution=None, downscale="mean"):
     from gvoxel.data.dataset import VoxelDataset, load_voxels
 
-    parts = [load_voxels(p, resolution=resolution) for p in part_paths(path)]
+    parts = [load_voxels(p, resolution=resolution, downscale=downscale) for p in part_paths(path)]
     r = int(resolution or parts[0].resolution)
     parts = [
-        load_voxels(p, resolution=r) if d.resolution != r else d
+        load_voxels(p, resolution=r, downscale=downscale) if d.resolution != r else d
         for p, d in zip(part_paths(path), parts, strict=True)
     ]
     categories, labels = [], []

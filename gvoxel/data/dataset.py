@@ -186,24 +186,30 @@ def _load_dir(path: str) -> dict:
     return {"voxels": np.concatenate(grids), "names": np.array(names)}
 
 
-def _change_resolution(voxels: np.ndarray, resolution: int, path: str) -> np.ndarray:
+def _change_resolution(
+    voxels: np.ndarray, resolution: int, path: str, down: str = "mean"
+) -> np.ndarray:
     r = voxels.shape[-1]
     if resolution - r == 2 and r >= 16:
         # 3D ShapeNets .mat grids are 30^3; 3DDescriptorNet pads them to 32^3 with empty space
         return np.pad(voxels, ((0, 0),) + ((1, 1),) * 3)
     try:
-        return resize(voxels, resolution)
+        return resize(voxels, resolution, down)
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
 
 
 def load_voxels(
-    path: str, category: str | None = None, resolution: int | None = None
+    path: str,
+    category: str | None = None,
+    resolution: int | None = None,
+    downscale: str = "mean",
 ) -> VoxelDataset:
-    """Load .npz/.npy/.binvox/.mat (or a folder of them; or 'bundled:NAME') as a dataset."""
+    """Load .npz/.npy/.binvox/.mat (or a folder of them; or 'bundled:NAME') as a dataset.
+    `downscale` ("mean" or "max" over blocks) applies when `resolution` is coarser."""
     path = os.fspath(path)
     if combine.is_combined(path):  # several archives as one labelled set
-        return combine.load_combined(path, category, resolution)
+        return combine.load_combined(path, category, resolution, downscale)
     bundled = path.startswith(BUNDLED_PREFIX)
     if bundled:
         path = bundled_path(path)
@@ -251,7 +257,7 @@ def load_voxels(
         voxels = voxels[keep]
     voxels = _check_values(voxels, path)
     if resolution is not None and resolution != voxels.shape[-1]:
-        voxels = _change_resolution(voxels, int(resolution), path)
+        voxels = _change_resolution(voxels, int(resolution), path, downscale)
     dataset = VoxelDataset(
         voxels=np.asarray(voxels, np.float32),
         labels=labels.astype(np.int32) if keep is None else labels[keep].astype(np.int32),

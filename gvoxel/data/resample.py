@@ -53,15 +53,32 @@ def upscale(x, factor: int):
     return x.repeat(factor, axis=-1).repeat(factor, axis=-2).repeat(factor, axis=-3)
 
 
-def resize(x, resolution: int):
-    """Change the grid size to `resolution` by an integer factor (down: average, up: copy)."""
+def downscale_max(x, factor: int):
+    """Block maximum (a block is occupied if any of its voxels is): keeps the thin parts,
+    e.g. chair legs, that a block average drops below the 0.5 threshold."""
+    lead = _check(x.shape, factor)
+    if factor == 1:
+        return x
+    a, b, c = (n // factor for n in x.shape[-3:])
+    n = len(lead)
+    return x.reshape(lead + (a, factor, b, factor, c, factor)).max(axis=(n + 1, n + 3, n + 5))
+
+
+DOWNSCALES = {"mean": downscale, "max": downscale_max}
+
+
+def resize(x, resolution: int, down: str = "mean"):
+    """Change the grid size to `resolution` by an integer factor (down: `down`, "mean" or
+    "max" over blocks; up: copy)."""
     r = x.shape[-1]
     if resolution == r:
         return x
     if resolution < r:
         if r % resolution:
             raise ResampleError(f"cannot resize {r}^3 to {resolution}^3: not an integer ratio")
-        return downscale(x, r // resolution)
+        if down not in DOWNSCALES:
+            raise ResampleError(f"downscale must be one of {sorted(DOWNSCALES)}, got {down!r}")
+        return DOWNSCALES[down](x, r // resolution)
     if resolution % r:
         raise ResampleError(f"cannot resize {r}^3 to {resolution}^3: not an integer ratio")
     return upscale(x, resolution // r)

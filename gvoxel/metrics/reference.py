@@ -119,6 +119,7 @@ def held_out_set(config):
         config.data.path,
         category=config.data.category or None,
         resolution=config.data.resolution or None,
+        downscale=config.data.downscale,
     )
     return ds.split_train_val(config.data.val_fraction, config.data.seed)
 

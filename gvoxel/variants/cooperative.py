@@ -41,6 +41,8 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     g.output_noise = 0.0  # std of the noise added to g(Z) before the Langevin revision
     g.sigma = 0.3  # σ of Y = g(Z) + ε in eq. (17)
     g.optimizer = "adam"  # or "sgd": eq. (17) as written, a step that scales with the revision
+    g.steps = 1  # regression steps on each iteration's (Z, Ỹ) pairs; the paper takes one
+    g.warmup = 0  # iterations that train the descriptor only (g frozen at its init)
     g.lr = 0.0003
     g.b1 = 0.6
     g.b2 = 0.999
@@ -86,6 +88,7 @@ class Cooperative:
     latent_dim: int
     output_noise: float
     sigma: float
+    regress_steps: int = 1
     # chains: the last revisions Ỹ (so gvoxel.sample --init=chains continues them);
     # generated: the g(Z) they started from. Both per chain, split over devices.
     sharded_keys = ("chains", "generated")
@@ -104,12 +107,23 @@ class Cooperative:
                 f"generator.sigma must be > 0 and generator.output_noise >= 0, got "
                 f"{g.sigma} and {g.output_noise}"
             )
+        if int(g.steps) < 1 or int(g.warmup) < 0:
+            raise ConfigError(
+                f"generator.steps must be >= 1 and generator.warmup >= 0, got {g.steps} and "
+                f"{g.warmup}"
+            )
         if g.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"generator.optimizer must be 'adam' or 'sgd', got {g.optimizer!r}")
+        lr = float(g.lr)
+        if int(g.warmup):
+            lr = optax.join_schedules(
+                [optax.constant_schedule(0.0), optax.constant_schedule(lr)],
+                [int(g.warmup) * int(g.steps)],  # the schedule counts regression steps
+            )
         gen_tx = (
-            optax.adam(float(g.lr), b1=float(g.b1), b2=float(g.b2))
+            optax.adam(lr, b1=float(g.b1), b2=float(g.b2))
             if g.optimizer == "adam"
-            else optax.sgd(float(g.lr))
+            else optax.sgd(lr)
         )
         return cls(
             core=Synthesis.from_config(config, info),
@@ -126,6 +140,7 @@ class Cooperative:
             latent_dim=int(g.latent_dim),
             output_noise=float(g.output_noise),
             sigma=float(g.sigma),
+            regress_steps=int(g.steps),
         )
 
     # -- pure functions -------------------------------------------------------------------
@@ -181,13 +196,15 @@ class Cooperative:
         rng, k_z, k_eps, k_lang = jax.random.split(state["rng"], 4)
         z = self.latents(k_z, self.num_chains)
 
-        def forward(gen_params):
-            variables = {"params": gen_params, "batch_stats": state["gen_batch_stats"]}
+        def forward(gen_params, batch_stats):
+            variables = {"params": gen_params, "batch_stats": batch_stats}
             y, new = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])
             return y, new["batch_stats"]
 
-        # One forward pass of g serves both the chains' start and α's gradient (via vjp).
-        y_gen, gen_vjp, batch_stats = jax.vjp(forward, state["gen_params"], has_aux=True)
+        # One forward pass of g serves both the chains' start and α's first gradient (vjp).
+        y_gen, gen_vjp, batch_stats = jax.vjp(
+            lambda p: forward(p, state["gen_batch_stats"]), state["gen_params"], has_aux=True
+        )
         y_hat = y_gen + self.output_noise * draws.normal(k_eps, y_gen.shape)
 
         # Mode seeking: the descriptor revises Ŷ; no gradient of θ or α flows through it.
@@ -209,13 +226,29 @@ class Cooperative:
         # The target is clipped to g's range: Ỹ may leave [−1, 1] (the descriptor's domain is
         # unbounded), and regressing a tanh output onto ±1.5 only drives it into saturation,
         # where ∂g/∂α vanishes and a voxel stuck at −1 never turns on again.
-        residual = jnp.clip(revised, -1.0, 1.0) - y_gen
+        target = jnp.clip(revised, -1.0, 1.0)
+        residual = target - y_gen
         n = self.num_chains
-        (gen_grads,) = gen_vjp(-residual / (self.sigma**2 * n))
-        gen_updates, gen_opt_state = self.gen_tx.update(
-            gen_grads, state["gen_opt_state"], state["gen_params"]
+
+        def regress(gen_params, gen_opt_state, vjp, y):
+            (gen_grads,) = vjp(-(target - y) / (self.sigma**2 * n))
+            gen_updates, gen_opt_state = self.gen_tx.update(gen_grads, gen_opt_state, gen_params)
+            return optax.apply_updates(gen_params, gen_updates), gen_opt_state, gen_grads
+
+        gen_params, gen_opt_state, gen_grads = regress(
+            state["gen_params"], state["gen_opt_state"], gen_vjp, y_gen
         )
-        gen_params = optax.apply_updates(state["gen_params"], gen_updates)
+
+        def again(carry, _):
+            # more steps on the same pairs, so g keeps up with what the revisions teach
+            gen_params, gen_opt_state, stats = carry
+            y, vjp, stats = jax.vjp(lambda p: forward(p, stats), gen_params, has_aux=True)
+            return regress(gen_params, gen_opt_state, vjp, y)[:2] + (stats,), None
+
+        if self.regress_steps > 1:
+            (gen_params, gen_opt_state, batch_stats), _ = jax.lax.scan(
+                again, (gen_params, gen_opt_state, batch_stats), None, self.regress_steps - 1
+            )
 
         dist = jnp.sqrt(_sum_sq(residual))
         metrics = {
