@@ -43,6 +43,10 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     g.optimizer = "adam"  # or "sgd": eq. (17) as written, a step that scales with the revision
     g.steps = 1  # regression steps on each iteration's (Z, Ỹ) pairs; the paper takes one
     g.warmup = 0  # iterations that train the descriptor only (g frozen at its init)
+    # Langevin steps inferring Z̃ from Ỹ before the regression (CoopNets' optional step;
+    # 0 = Algorithm 3 as written: regress Ỹ on the Z that generated it)
+    g.infer_steps = 0
+    g.infer_step_size = 0.1
     g.lr = 0.0003
     g.b1 = 0.6
     g.b2 = 0.999
@@ -89,6 +93,8 @@ class Cooperative:
     output_noise: float
     sigma: float
     regress_steps: int = 1
+    infer_steps: int = 0
+    infer_step_size: float = 0.1
     # chains: the last revisions Ỹ (so gvoxel.sample --init=chains continues them);
     # generated: the g(Z) they started from. Both per chain, split over devices.
     sharded_keys = ("chains", "generated")
@@ -106,6 +112,11 @@ class Cooperative:
             raise ConfigError(
                 f"generator.sigma must be > 0 and generator.output_noise >= 0, got "
                 f"{g.sigma} and {g.output_noise}"
+            )
+        if int(g.infer_steps) < 0 or float(g.infer_step_size) <= 0:
+            raise ConfigError(
+                f"generator.infer_steps must be >= 0 and generator.infer_step_size > 0, got "
+                f"{g.infer_steps} and {g.infer_step_size}"
             )
         if int(g.steps) < 1 or int(g.warmup) < 0:
             raise ConfigError(
@@ -141,6 +152,8 @@ class Cooperative:
             output_noise=float(g.output_noise),
             sigma=float(g.sigma),
             regress_steps=int(g.steps),
+            infer_steps=int(g.infer_steps),
+            infer_step_size=float(g.infer_step_size),
         )
 
     # -- pure functions -------------------------------------------------------------------
@@ -196,7 +209,7 @@ class Cooperative:
         rng, k_z, k_eps, k_lang = jax.random.split(state["rng"], 4)
         z = self.latents(k_z, self.num_chains)
 
-        def forward(gen_params, batch_stats):
+        def forward(gen_params, batch_stats, z=z):
             variables = {"params": gen_params, "batch_stats": batch_stats}
             y, new = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])
             return y, new["batch_stats"]
@@ -235,14 +248,25 @@ class Cooperative:
             gen_updates, gen_opt_state = self.gen_tx.update(gen_grads, gen_opt_state, gen_params)
             return optax.apply_updates(gen_params, gen_updates), gen_opt_state, gen_grads
 
+        if self.infer_steps:
+            # Z̃ that explains Ỹ under g: the pairs (Z̃, Ỹ) are what g can learn from when a
+            # revision moved g(Z) far, to a shape g maps from another Z
+            z_fit = self.infer(state, jax.random.fold_in(k_lang, 1), z, target)
+            y_fit, gen_vjp, batch_stats = jax.vjp(
+                lambda p: forward(p, state["gen_batch_stats"], z_fit),
+                state["gen_params"],
+                has_aux=True,
+            )
+        else:
+            z_fit, y_fit = z, y_gen
         gen_params, gen_opt_state, gen_grads = regress(
-            state["gen_params"], state["gen_opt_state"], gen_vjp, y_gen
+            state["gen_params"], state["gen_opt_state"], gen_vjp, y_fit
         )
 
         def again(carry, _):
             # more steps on the same pairs, so g keeps up with what the revisions teach
             gen_params, gen_opt_state, stats = carry
-            y, vjp, stats = jax.vjp(lambda p: forward(p, stats), gen_params, has_aux=True)
+            y, vjp, stats = jax.vjp(lambda p: forward(p, stats, z_fit), gen_params, has_aux=True)
             return regress(gen_params, gen_opt_state, vjp, y)[:2] + (stats,), None
 
         if self.regress_steps > 1:
@@ -268,6 +292,8 @@ class Cooperative:
             "iou_gen": _pairwise((y_gen > 0).astype(jnp.float32), _iou),
             "occupancy_obs": jnp.mean(observed + state["data_mean"] > 0.5),
         }
+        if self.infer_steps:  # ‖Ỹ − g(Z̃)‖: how much of the revision the inferred Z̃ explains
+            metrics["revision_inferred"] = jnp.mean(jnp.sqrt(_sum_sq(target - y_fit)))
         new_state = dict(
             state,
             step=state["step"] + 1,
@@ -281,6 +307,24 @@ class Cooperative:
             generated=y_gen,
         )
         return new_state, metrics
+
+    def infer(self, state, rng, z, target):
+        """Langevin inference of Z from Ỹ under Ỹ = g(Z) + ε, ε ~ N(0, σ²I), Z ~ N(0, I),
+        started at z; g in training mode like the regression that follows."""
+        variables = {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]}
+
+        def neg_log_posterior(z):
+            y = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])[0]
+            return jnp.sum(jnp.square(target - y)) / (2 * self.sigma**2) + 0.5 * jnp.sum(z * z)
+
+        d = self.infer_step_size
+
+        def step(z, key):
+            z = z - 0.5 * d**2 * jax.grad(neg_log_posterior)(z) + d * draws.normal(key, z.shape)
+            return z, None
+
+        z, _ = jax.lax.scan(step, z, jax.random.split(rng, self.infer_steps))
+        return jax.lax.stop_gradient(z)
 
     # -- sampling (gvoxel.sample / gvoxel.generate) -----------------------------------------
 
