@@ -8,7 +8,8 @@ Speed: one forward pass of g (cooperative), g + K Langevin steps of its descript
 core model's K Langevin steps from noise (synthesis), each jitted, timed after a warm-up.
 Without workdirs the nets are the `cpu` presets freshly initialised (speed does not depend
 on training). Quality (trained runs only), with the evaluation suite's bundled reference
-classifier: FID against the held-out real chairs, average p(chair), Inception score; and
+classifier: FID against the real chairs the (cooperative, else synthesis) run held out, at
+its resolution, average p(chair), Inception score; and
 the L2 distance of each sample to its nearest training shape (gvoxel.metrics.neighbours;
 ~0 = a copy) and the occupancy (fraction of voxels > 0.5). The training-set row is the
 real-data reference (its FID is train vs held-out chairs). The machine is shared: compare
@@ -47,8 +48,9 @@ def experiment(workdir, config_name):
         exp, state, _ = train.load_experiment(workdir, num_devices=1)
         return exp, state, True
     cfg = preset(config_name)
-    exp = train.Experiment(cfg, DataInfo(32, 700, 40), 1)
-    return exp, exp.init_state(0, np.zeros((32,) * 3, np.float32)), False
+    r = cfg.data.resolution or 32  # the bundled chairs are 32³
+    exp = train.Experiment(cfg, DataInfo(r, 700, 40), 1)
+    return exp, exp.init_state(0, np.zeros((r,) * 3, np.float32)), False
 
 
 def timed(fn, state, num, steps, repeats):
@@ -114,8 +116,11 @@ def main():
         runs[f"Langevin from noise, {k} steps"] = (s, syn_state, k, syn_trained)
     train_voxels, scorer, results = None, None, {}
     if coop_trained or syn_trained:
-        train_voxels = train.load_training_data((coop if coop_trained else syn).config).voxels
-        scorer = suite.Scorer(reference.Reference(), "chair", train_voxels)  # FID vs held-out
+        cfg = (coop if coop_trained else syn).config
+        train_voxels = train.load_training_data(cfg).voxels
+        # FID against the shapes that run held out, at its resolution and downscaling
+        held_out = reference.held_out_set(cfg)[1].voxels
+        scorer = suite.Scorer(reference.Reference(), "chair", train_voxels, real=held_out)
         results["training set"] = dict(scorer(train_voxels), shapes_per_s=float("nan"))
         results["training set"]["nn_l2"] = float("nan")  # each is its own neighbour
     print(f"{jax.devices()[0].device_kind}, {a.num} shapes per call")

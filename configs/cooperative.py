@@ -11,19 +11,14 @@ Presets:
   paper  §6.4: descriptor 64@9³/2, 128@7³/2, 256@4³/2, fc; generator fc → 4³ kernels,
          up-sampling {1, 2, 2, 2}, channels 256, 128, 64, 1; batch 50, 50 chains, K = 20,
          Δτ = 0.09 (δ = 0.3); Adam lr 0.001 β1 0.4 (descriptor), 0.0003 β1 0.6 (generator).
-  cpu    a 2-core CPU: descriptor 32@8³/4, 64@4³/2, fc (LeCun init), generator widths
-         64, 32, 16 (init std 0.1, so g(Z) starts Z-dependent); 16 chains × K = 20, δ = 0.1,
-         temperature 0.05 throughout, reference s = 2 (s = 0.5 contracts every revision
-         towards the data mean and g regressed every Z onto it); Adam lr 0.0005 / 0.0006,
-         β1 0.5; 200 iterations (~17 min at 0.19 it/s on the shared, loaded 2-core CPU,
-         2026-11-29). NOT A WORKING PRESET YET: g(Z) shows a chair silhouette (seat + back,
-         banded texture) around iterations 175–225, but nearly the same one for every Z
-         (pairwise IoU 0.74 at 200, nearest training IoU 0.25); by 300 it had become a lumpy
-         block (pairwise IoU 0.83). With --config.generator.optimizer=sgd
-         --config.generator.lr=0.00001 (eq. 17 as written) g drew diverse seat-and-back
-         chairs at 400 (pairwise IoU 0.44) but near-empty grids by 500. Longer runs, a stride-2
-         descriptor and a trained teacher (--config.model.init_from=runs/chair) did not
-         help either (README).
+  cpu    a 2-core CPU, chairs at 16³ (block maximum of the 32³ grids, so legs survive):
+         descriptor 32@4³/2, 64@3³/2, fc (LeCun init); generator widths 64, 32, 16 (init
+         std 0.1); 16 chains × K = 20, δ = 0.1, temperature 0.005, reference s = 2; Adam
+         β1 0.5, descriptor lr 0.002, generator lr 0.0002 (the descriptor learns 10× faster:
+         with g as fast as the descriptor, g drew one shape for every Z within 100
+         iterations); 1,250 iterations, ~13 min on one core of the 2-core dev CPU
+         (2026-11-30). g(Z) alone then draws rough, diverse chairs (seat, back, legs;
+         README). At 32³ the same settings drew speckled chair outlines by 500 (README).
   smoke  seconds; for tests.
 """
 
@@ -49,23 +44,25 @@ def get_config(preset: str = "cpu"):
         c.sampler.num_chains = 50
         c.train.num_iters = 3000
     elif preset == "cpu":
-        c.model.net = "32@8/4,64@4/2"
+        c.data.resolution = 16
+        c.data.downscale = "max"  # a block average drops the legs below 0.5 at 16³
+        c.model.net = "32@4/2,64@3/2"
         c.model.init_std = 0.0  # LeCun normal: f starts O(1)
         c.generator.channels = (64, 32, 16)
         c.generator.init_std = 0.1  # at 0.02 g(Z) barely depends on Z and g lost it at once
         c.sampler.step_size = 0.1
-        c.sampler.temperature = 0.05  # at T = 1 revisions are noise that g averages to the mean
+        c.sampler.temperature = 0.005  # near-deterministic revisions: g can learn Z → Ỹ
         c.sampler.reference_std = 2.0  # s = 0.5: 20 steps keep 40% of g(Z) − mean, g collapsed
-        c.optim.lr = 0.0005
+        c.optim.lr = 0.002  # the descriptor must lead: at 0.0005 g collapsed to one shape
         c.optim.b1 = 0.5
-        c.generator.lr = 0.0006
+        c.generator.lr = 0.0002
         c.generator.b1 = 0.5
         c.train.batch_size = 16
         c.sampler.num_chains = 16
-        c.train.num_iters = 200  # one run: chair-like at 200, a block by 300
+        c.train.num_iters = 1250
         c.train.log_every = 10
-        c.train.sample_every = 25
-        c.train.checkpoint_every = 50
+        c.train.sample_every = 250
+        c.train.checkpoint_every = 250
     elif preset == "smoke":
         c.model.net = "tiny"
         c.data.resolution = 16
