@@ -31,6 +31,7 @@ from gvoxel import (
     visual,
     writers,
 )
+from gvoxel.data.resample import DOWNSCALES
 from gvoxel.errors import ConfigError, GVoxelError, InputError
 from gvoxel.metrics import evaluators
 from gvoxel.variants.base import DataInfo
@@ -52,6 +53,10 @@ def check_workdir(workdir: str):
 
 
 def load_training_data(config):
+    if config.data.downscale not in DOWNSCALES:  # a typo errs even when nothing is resampled
+        raise ConfigError(
+            f"data.downscale must be one of {sorted(DOWNSCALES)}, got {config.data.downscale!r}"
+        )
     ds = data.load_voxels(
         config.data.path,
         category=config.data.category or None,

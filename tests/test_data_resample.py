@@ -84,3 +84,13 @@ def test_load_voxels_downscales_by_block_maximum_when_asked():
     most = load_voxels("bundled:chair32", resolution=16, downscale="max").voxels
     assert most.shape == mean.shape
     assert (most > 0.5).mean() > 2 * (mean > 0.5).mean()
+
+
+def test_a_downscale_typo_is_a_config_error_even_without_resampling():
+    from gvoxel import train
+    from gvoxel.errors import ConfigError
+    from tests.test_train import smoke_config
+
+    cfg = smoke_config(**{"data.resolution": 0, "data.downscale": "maxx"})
+    with pytest.raises(ConfigError, match="data.downscale must be one of"):
+        train.load_training_data(cfg)

@@ -30,17 +30,29 @@ def _check(shape: tuple, factor: int) -> tuple[int, ...]:
     return tuple(shape[:-3])
 
 
+def _blocks(x, factor: int):
+    """(..., R, R, R) as (..., R/f, f, R/f, f, R/f, f) and the three block axes."""
+    lead = _check(x.shape, factor)
+    a, b, c = (n // factor for n in x.shape[-3:])
+    n = len(lead)
+    return x.reshape(lead + (a, factor, b, factor, c, factor)), (n + 1, n + 3, n + 5)
+
+
 def downscale(x, factor: int):
     """Block average over `factor`^3 blocks: (..., R, R, R) -> (..., R/f, R/f, R/f)."""
-    lead = _check(x.shape, factor)
+    blocks, axes = _blocks(x, factor)
     if factor == 1:
         return x
-    a, b, c = (n // factor for n in x.shape[-3:])
-    blocks = x.reshape(lead + (a, factor, b, factor, c, factor))
-    n = len(lead)
     # bool/int grids average to float32 (numpy would pick float64: 2x memory and time)
     dtype = None if np.issubdtype(x.dtype, np.floating) else np.float32
-    return blocks.mean(axis=(n + 1, n + 3, n + 5), dtype=dtype)
+    return blocks.mean(axis=axes, dtype=dtype)
+
+
+def downscale_max(x, factor: int):
+    """Block maximum (a block is occupied if any of its voxels is): keeps the thin parts,
+    e.g. chair legs, that a block average drops below the 0.5 threshold."""
+    blocks, axes = _blocks(x, factor)
+    return x if factor == 1 else blocks.max(axis=axes)
 
 
 def upscale(x, factor: int):
@@ -51,17 +63,6 @@ def upscale(x, factor: int):
         return x
     # ndarray.repeat exists on numpy and jax arrays alike and keeps the dtype
     return x.repeat(factor, axis=-1).repeat(factor, axis=-2).repeat(factor, axis=-3)
-
-
-def downscale_max(x, factor: int):
-    """Block maximum (a block is occupied if any of its voxels is): keeps the thin parts,
-    e.g. chair legs, that a block average drops below the 0.5 threshold."""
-    lead = _check(x.shape, factor)
-    if factor == 1:
-        return x
-    a, b, c = (n // factor for n in x.shape[-3:])
-    n = len(lead)
-    return x.reshape(lead + (a, factor, b, factor, c, factor)).max(axis=(n + 1, n + 3, n + 5))
 
 
 DOWNSCALES = {"mean": downscale, "max": downscale_max}

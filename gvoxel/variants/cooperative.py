@@ -214,7 +214,8 @@ class Cooperative:
             y, new = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])
             return y, new["batch_stats"]
 
-        # One forward pass of g serves both the chains' start and α's first gradient (vjp).
+        # One forward pass of g serves the chains' start and α's first gradient (vjp), unless
+        # Z is inferred (below).
         y_gen, gen_vjp, batch_stats = jax.vjp(
             lambda p: forward(p, state["gen_batch_stats"]), state["gen_params"], has_aux=True
         )
