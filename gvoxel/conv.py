@@ -52,7 +52,7 @@ def fft_gain(n: int, k: int, stride: int, cin: int = 1) -> float:
     (M as `_fft` picks it for `cin` input channels). The FFTs themselves scale with Cin + Cout
     only and are ignored.
     """
-    out, _, m, _, _ = _geometry(n, k, stride, smooth=cin == 1)
+    out, _, m, _, _ = _geometry(n, k, stride, smooth=cin == 1, circular=True)
     return (out * k) ** 3 / (4 * stride**3 * m * m * (m // 2 + 1))
 
 
@@ -79,11 +79,12 @@ def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) 
 
 
 def fft_size(m: int) -> int:
-    """The smallest 2^a 3^b 5^c >= m. Any size >= out + kq - 1 gives the same outputs, and
-    XLA's CPU FFT is several times slower on primes (13, 19 occur in the nets' shapes)."""
+    """The smallest 2^a 3^b 5^c 7^d >= m. Any size >= the circular M gives the same outputs,
+    and XLA's CPU FFT is several times slower on primes (13, 19 occur in the nets' shapes);
+    7 is not (paper net layer 1, M 14 vs 15 vs 16: 303 / 351 / 445 ms per Langevin step)."""
     while True:
         r = m
-        for p in (2, 3, 5):
+        for p in (2, 3, 5, 7):
             while r % p == 0:
                 r //= p
         if r == 1:
@@ -101,13 +102,14 @@ def _xla(x, kernel, stride):
     )
 
 
-def _geometry(n: int, k: int, s: int, smooth: bool = False, tiles: int = 1):
+def _geometry(n: int, k: int, s: int, smooth: bool = False, tiles: int = 1, circular=False):
     """Per axis: (out, kq, M, before, after) of the polyphase split of the SAME-padded input.
 
+    `circular`: M for a circular (FFT) conv, which can be shorter than the VALID one.
     With `tiles` T > 1 the phases are padded to T*t + kq - 1 entries (t from `_tile`, at least
     ceil(out / T)), so T overlapping windows of t + kq - 1 cover every output (overlap-save).
 
-    `smooth` rounds M up to a 2^a 3^b 5^c FFT size: worth it only where the FFTs dominate (a
+    `smooth` rounds M up to a 2^a 3^b 5^c 7^d FFT size: worth it only where the FFTs dominate (a
     1-channel input); where the channel matmul dominates, the larger spectrum costs more
     (measured: 11 -> 12 made a 64 -> 128 channel layer 1.3x slower, 13 -> 15 a 200 -> 100 one
     1.5x)."""
@@ -115,6 +117,12 @@ def _geometry(n: int, k: int, s: int, smooth: bool = False, tiles: int = 1):
     before, _ = same_pads(n, k, s)
     kq = -(-k // s)
     m = out + kq - 1  # a VALID stride-1 conv of M entries has exactly `out` outputs
+    if circular and tiles == 1:
+        # SAME's padding is zeros: each phase's data lies in [lo, hi], so a circular conv of
+        # size M keeps every output exact once M > hi (nothing wraps onto the start) and
+        # M > out + kq - 2 - lo (the last outputs' taps wrap only into the leading zeros).
+        lo, hi = before // s, (before + n - 1) // s
+        m = max(hi + 1, out + kq - 1 - lo)
     if tiles > 1:
         m = tiles * _tile(out, kq, tiles, smooth) + kq - 1
     elif smooth:
@@ -251,23 +259,25 @@ def _spectrum_cost(rows: int, m: int, kc: int, cout: int) -> float:
     return flops / 1e11 + (kernel_bytes + act_bytes) / 4e9
 
 
-def fft_tiles(out: int, kq: int, nb: int, kc: int, cout: int, smooth: bool) -> int:
+def fft_tiles(
+    out: int, kq: int, nb: int, kc: int, cout: int, smooth: bool, side: int | None = None
+) -> int:
     """Tiles per axis T for the FFT path (1 = one FFT over the whole grid).
 
     One FFT of side M = out + kq - 1 needs kernel spectra of M^2 (M/2+1) x kc x cout, read for
     only N rows per frequency: at 64^3 with a few chains that read dominates (coop net layer
     2, batch 5: 1.9 GB per pass). Overlap-save tiles of side t + kq - 1 shrink the spectra by
     ~T^3 and give T^3 times the rows, at the price of FFTs over the overlaps; the cheapest T by
-    `_spectrum_cost` wins."""
+    `_spectrum_cost` wins. `side`: the one FFT's M when known (`_geometry(..., circular=True)`)."""
     best, best_cost = 1, None
     for tiles in range(1, 5):
         if tiles > 1 and -(-out // tiles) < kq:  # overlaps would exceed the tiles themselves
             break
         if tiles == 1:
-            side = _geometry(out, kq, 1, smooth=smooth)[2]
+            m = side or _geometry(out, kq, 1, smooth=smooth)[2]
         else:
-            side = _tile(out, kq, tiles, smooth) + kq - 1
-        cost = _spectrum_cost(nb * tiles**3, side, kc, cout)
+            m = _tile(out, kq, tiles, smooth) + kq - 1
+        cost = _spectrum_cost(nb * tiles**3, m, kc, cout)
         if best_cost is None or cost < 0.8 * best_cost:  # tile only for a clear saving
             best, best_cost = tiles, cost
     return best
@@ -275,7 +285,7 @@ def fft_tiles(out: int, kq: int, nb: int, kc: int, cout: int, smooth: bool) -> i
 
 def _tile(out: int, kq: int, tiles: int, smooth: bool) -> int:
     """Outputs per tile: at least ceil(out / tiles), grown so the window side t + kq - 1 is
-    an FFT-friendly 2^a 3^b 5^c when `smooth`."""
+    an FFT-friendly 2^a 3^b 5^c 7^d when `smooth`."""
     t = -(-out // tiles)
     return fft_size(t + kq - 1) - kq + 1 if smooth else t
 
@@ -313,9 +323,9 @@ def _fft(x, kernel, stride, tiles=None, rows=None):
     kc = s**3 * cin
     smooth = cin == 1
     if tiles is None:
-        g0 = _geometry(max(x.shape[1:4]), k, s)
-        tiles = fft_tiles(g0[0], g0[1], rows or nb, kc, cout, smooth)
-    geo = [_geometry(n, k, s, smooth=smooth, tiles=tiles) for n in x.shape[1:4]]
+        out, kq, m, _, _ = _geometry(max(x.shape[1:4]), k, s, smooth, circular=True)
+        tiles = fft_tiles(out, kq, rows or nb, kc, cout, smooth, side=m)
+    geo = [_geometry(n, k, s, smooth, tiles, circular=True) for n in x.shape[1:4]]
     kq = geo[0][1]
     outs = tuple(g[0] for g in geo)
     xp, ms = _phases(x, s, geo)
