@@ -205,10 +205,11 @@ def _hoistable(t, kernel):
 
 
 def _bmm(a, b):
-    """(F, P, Q) @ (F, Q, R). With P >= 64 rows XLA's CPU batched dot ran up to 2.4x slower
-    than a loop of plain matmuls (F 726, 80 x 512 @ 512 x 256: 23 vs 57 GFLOP/s on one core;
-    layer steps in the Langevin scan 1.2-1.4x faster); with fewer rows the loop was slower."""
-    if a.shape[1] >= 64:
+    """(F, P, Q) @ (F, Q, R). Above 50 rows XLA's CPU batched dot runs about 2x slower than a
+    loop of plain matmuls (Zen 4, 2 cores, the paper net's shapes at 52 rows: 174-203 vs 95-102
+    ms; at 50 rows 73-98 vs 78-115; F 726, 80 x 512 @ 512 x 256 on one core: 23 vs 57
+    GFLOP/s); with fewer rows the loop was ~5% slower."""
+    if a.shape[1] > 50:
         return lax.map(lambda ab: ab[0] @ ab[1], (a, b))
     return lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,))))
 
