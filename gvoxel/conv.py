@@ -121,7 +121,7 @@ def _geometry(n: int, k: int, s: int, smooth: bool = False, tiles: int = 1, circ
         # SAME's padding is zeros: each phase's data lies in [lo, hi], so a circular conv of
         # size M keeps every output exact once M > hi (nothing wraps onto the start) and
         # M > out + kq - 2 - lo (the last outputs' taps wrap only into the leading zeros).
-        lo, hi = before // s, (before + n - 1) // s
+        lo, hi = _data_range(n, s, before)
         m = max(hi + 1, out + kq - 1 - lo)
     if tiles > 1:
         m = tiles * _tile(out, kq, tiles, smooth) + kq - 1
@@ -314,6 +314,76 @@ def _per_device(fn, x, kernel):
     return jax.shard_map(fn, in_specs=(rows, shared), out_specs=rows, axis_names={DATA})(x, kernel)
 
 
+# Largest (2F) x L^3 real DFT matrix taken as a plain matmul instead of FFTs: measured in the
+# Langevin scan (Zen 4, 2 cores), ms per step dense / FFT: paper net layer 2 (L 6, M 7: 85K)
+# 354 / 433, 64 -> 64 6^3/2 on 11^3 (85K) 80 / 111, coop layer 3 (L 5, M 5: 19K) 196 / 265;
+# 32 -> 64 4^3/2 on 16^3 (L 9, M 9: 590K) 169 / 157.
+DENSE_DFT_MACS = 200_000
+
+
+def _data_range(n: int, s: int, before: int) -> tuple[int, int]:
+    """[lo, hi]: the phase indices q that hold data (s*q + r inside the unpadded input)."""
+    return before // s, (before + n - 1) // s
+
+
+def _freqs(ms):
+    """Frequencies (F, 3) in the order of `_kernel_spectra`: f1, f2 full, f3 half (rfft)."""
+    axes = [np.arange(ms[0]), np.arange(ms[1]), np.arange(ms[2] // 2 + 1)]
+    return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+
+
+def _points(ranges):
+    return np.stack(np.meshgrid(*[np.arange(a, b) for a, b in ranges], indexing="ij"), -1)
+
+
+def _dense_dft_macs(ns, geo, s: int) -> int:
+    """Real MACs per column of the dense forward DFT: (2F) x L^3."""
+    nf = len(_freqs([g[2] for g in geo]))
+    points = np.prod([hi - lo + 1 for lo, hi in (_data_range(n, s, g[3]) for n, g in zip(ns, geo))])
+    return 2 * nf * int(points)
+
+
+def _dense_dft_conv(x, kernel, s, geo):
+    """The FFT path's polyphase circular conv with each 3-D DFT as one matmul by a constant
+    (2F, L^3) matrix over the phases' data points (and (out^3, 2F) back), for small M: one
+    multithreaded GEMM per direction in the layouts the frequency matmul wants, no FFTs (one
+    thread inside a scan) and no transposes of the spectra."""
+    nb, cin, cout = x.shape[0], x.shape[-1], kernel.shape[-1]
+    kq, kc = geo[0][1], s**3 * cin
+    ms = tuple(g[2] for g in geo)
+    outs = tuple(g[0] for g in geo)
+    spans = [_data_range(n, s, g[3]) for n, g in zip(x.shape[1:4], geo)]
+    f = _freqs(ms)  # (F, 3)
+    inv_m = 1.0 / np.asarray(ms, np.float64)
+    q = _points([(lo, hi + 1) for lo, hi in spans]).reshape(-1, 3)  # (L^3, 3)
+    ang = -2.0 * np.pi * (f * inv_m) @ q.T  # (F, L^3)
+    e = np.stack([np.cos(ang), np.sin(ang)], 1).reshape(2 * len(f), -1)  # rows (f, re/im)
+    # the real inverse from the half spectrum: weight 2 for the f3 with a conjugate partner
+    half = (f[:, 2] == 0) | ((ms[2] % 2 == 0) & (f[:, 2] == ms[2] // 2))
+    c = np.where(half, 1.0, 2.0) / np.prod(ms)
+    o = _points([(0, n) for n in outs]).reshape(-1, 3)
+    ang = 2.0 * np.pi * o @ (f * inv_m).T  # (out^3, F)
+    g = np.stack([np.cos(ang) * c, -np.sin(ang) * c], -1).reshape(len(o), -1)
+
+    xp = jnp.pad(x, [(0, 0)] + [(gg[3], gg[4]) for gg in geo] + [(0, 0)])
+    xp = xp.reshape(nb, ms[0], s, ms[1], s, ms[2], s, cin)
+    for axis, (lo, hi) in zip((1, 3, 5), spans):
+        xp = lax.slice_in_dim(xp, lo, hi + 1, axis=axis)
+    xp = xp.transpose(1, 3, 5, 0, 2, 4, 6, 7).reshape(len(q), nb * kc)  # (L^3, N * K)
+    nf = len(f)
+    a = (jnp.asarray(e, x.dtype) @ xp).reshape(nf, 2 * nb, kc)  # stacked [Xr; Xi] per f
+    w = _sub_kernels(kernel, s, kq).transpose(0, 2, 4, 1, 3, 5, 6, 7)
+    w = _kernel_spectra(w.reshape(kq, kq, kq, kc, cout), ms)  # (F, K, 2, Cout)
+    b = w.reshape(nf, kc, 2 * cout)
+    bt = _hoistable(b.transpose(0, 2, 1), kernel)
+    p = _batched_matmul(a, _hoistable(b, kernel), bt).reshape(nf, 2, nb, 2, cout)
+    yr = p[:, 0, :, 0] + p[:, 1, :, 1]  # Y = X conj(W), as in `_fft`
+    yi = p[:, 1, :, 0] - p[:, 0, :, 1]
+    yf = jnp.stack([yr, yi], 1).reshape(2 * nf, nb * cout)
+    y = (jnp.asarray(g, x.dtype) @ yf).reshape(*outs, nb, cout)
+    return y.transpose(3, 0, 1, 2, 4)
+
+
 def _fft(x, kernel, stride, tiles=None, rows=None):
     """`rows`: the global row count when x is one device's share (`_per_device`); tiles and the
     matmul form are chosen for it, so every device count computes the same sums."""
@@ -326,6 +396,9 @@ def _fft(x, kernel, stride, tiles=None, rows=None):
     if tiles is None:
         out, kq, m, _, _ = _geometry(max(x.shape[1:4]), k, s, smooth, circular=True)
         tiles = fft_tiles(out, kq, rows or nb, kc, cout, smooth, side=m)
+        geo = [_geometry(n, k, s, circular=True) for n in x.shape[1:4]]
+        if tiles == 1 and _dense_dft_macs(x.shape[1:4], geo, s) <= DENSE_DFT_MACS:
+            return _dense_dft_conv(x, kernel, s, geo)
     geo = [_geometry(n, k, s, smooth, tiles, circular=True) for n in x.shape[1:4]]
     kq = geo[0][1]
     outs = tuple(g[0] for g in geo)

@@ -6,7 +6,18 @@ import numpy as np
 import pytest
 from jax import lax
 
-from gvoxel.conv import IMPLS, _fft, _geometry, choose_impl, conv3d, fft_tiles, same_pads
+from gvoxel.conv import (
+    DENSE_DFT_MACS,
+    IMPLS,
+    _dense_dft_conv,
+    _dense_dft_macs,
+    _fft,
+    _geometry,
+    choose_impl,
+    conv3d,
+    fft_tiles,
+    same_pads,
+)
 
 # (spatial shape, Cin, Cout, k, stride): every layer shape the nets use (channels reduced to
 # keep the file fast), plus odd sizes, k < s, k = 1, stride 1, non-cubic inputs.
@@ -149,6 +160,45 @@ def test_both_spectral_matmul_forms(batch):
     assert _rel(y, y_ref) < 1e-5
     assert _rel(gx, gx_ref) < 1e-5
     assert _rel(gw, gw_ref) < 1e-5
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ((11, 11, 11), 12, 5, 6, 2),  # paper net layer 2
+        ((8, 8, 8), 8, 6, 4, 2),  # coop layer 3
+        ((13, 9, 10), 3, 4, 5, 2),  # odd, non-cubic, asymmetric SAME
+        ((5, 5, 5), 2, 3, 7, 2),  # kernel larger than the input
+    ],
+    ids=["paper2", "coop3", "odd", "big-kernel"],
+)
+def test_dense_dft_and_fft_transforms(case):
+    """The polyphase grid's DFT taken by FFTs or by one dense DFT matrix (small M): both give
+    the reference values and both gradients."""
+    shape, cin, cout, k, s = case
+    x, w = _data(shape, cin, cout, k, batch=3)
+    geo = [_geometry(n, k, s, circular=True) for n in shape]
+    y_ref, vjp_ref = jax.vjp(lambda x, w: _ref(x, w, s), x, w)
+    g = jnp.cos(jnp.arange(y_ref.size, dtype=y_ref.dtype)).reshape(y_ref.shape)
+    for conv in (lambda x, w: _dense_dft_conv(x, w, s, geo), lambda x, w: _fft(x, w, s, tiles=1)):
+        y, vjp = jax.vjp(conv, x, w)
+        assert y.shape == y_ref.shape
+        assert _rel(y, y_ref) < 1e-5
+        for grad, grad_ref in zip(vjp(g), vjp_ref(g)):  # input, kernel
+            assert _rel(grad, grad_ref) < 1e-5
+
+
+def test_dense_dft_rule():
+    """Dense DFT matrices for the small grids (paper net layer 2, coop layer 3), FFTs for the
+    big ones (every 1-channel first layer, the 16^3 -> 8^3 layers)."""
+
+    def macs(n, k, s):
+        return _dense_dft_macs((n,) * 3, [_geometry(n, k, s, circular=True)] * 3, s)
+
+    assert macs(11, 6, 2) <= DENSE_DFT_MACS
+    assert macs(8, 4, 2) <= DENSE_DFT_MACS
+    for n, k, s in [(32, 16, 3), (32, 9, 2), (16, 7, 2), (16, 4, 2), (22, 6, 2)]:
+        assert macs(n, k, s) > DENSE_DFT_MACS, (n, k, s)
 
 
 @pytest.mark.parametrize(
