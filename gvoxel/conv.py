@@ -13,9 +13,11 @@ every gradient (input and kernel) comes from JAX's autodiff and is the exact adj
 * "s2d": polyphase / space-to-depth. With j = s*q + r (r the phase), a stride-s conv equals a
   stride-1 VALID conv of the s^3 phases of the padded input (s^3*Cin channels) with the
   zero-padded sub-kernels (ceil(k/s)^3 taps). Its transpose is a stride-1 conv: no dilation.
-* "fft": the same polyphase stride-1 conv done with real FFTs of size M = out + ceil(k/s) - 1
-  (no circular wrap reaches the kept outputs); per frequency a (N x s^3*Cin) @ (s^3*Cin x Cout)
-  complex matmul, written as one real batched matmul with frequency as the batch dim.
+* "fft": the same polyphase stride-1 conv done with real FFTs of size M, the smallest circle on
+  which no wrap reaches a kept output (SAME's zeros make it shorter than out + ceil(k/s) - 1:
+  7 instead of 8 for the paper net's layer 2, ~40% fewer frequencies); per frequency a
+  (N x s^3*Cin) @ (s^3*Cin x Cout) complex matmul, written as one real batched matmul with
+  frequency as the batch dim.
   Several times fewer FLOPs than direct for big kernels (16^3/3: ~20x). Where the kernel
   spectra outweigh the chains (64^3, few chains) the grid is cut into overlapping tiles
   (overlap-save, `fft_tiles`): smaller spectra, more rows per frequency. That matmul has a
@@ -23,6 +25,9 @@ every gradient (input and kernel) comes from JAX's autodiff and is the exact adj
   (XLA's CPU matmul with a transposed operand was 2-3x slower); the gradients are the exact
   adjoints all the same (first order only: no forward-mode or second derivatives).
   Under a context mesh each device convolves only its own rows (`_per_device`).
+* "dft": the "fft" path with each 3-D DFT done as one matmul by a constant DFT matrix, for
+  small grids (M^3 of a few hundred): more FLOPs than FFTs, but one multithreaded GEMM in the
+  layout the frequency matmul wants instead of single-threaded FFTs plus transposes.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from jax.sharding import PartitionSpec
 
 from gvoxel.sharding import DATA
 
-IMPLS = ("xla", "s2d", "fft")
+IMPLS = ("xla", "s2d", "fft", "dft")
 
 
 def same_pads(n: int, k: int, s: int) -> tuple[int, int]:
@@ -69,13 +74,16 @@ def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) 
       32@6^3/3, 64@4^3/2, 16 chains: 10.8 vs 187 chain-steps/s), although each layer alone
       is as fast either way. Since one layer's choice cannot see the others, every strided
       CPU layer with k > stride takes "fft".
+    * Among the spectral ones, "dft" (each 3-D DFT one dense matmul) where its DFT matrix is
+      small (`DENSE_DFT_MACS`: the paper net's layer 2, the coop net's layer 3), else "fft".
     * "s2d" (polyphase stride-1 XLA conv) was never the fastest on CPU; kept as an option.
     Channels do not enter the rule: FFT and direct costs both scale with Cin*Cout.
     """
     del cin, cout
     if backend != "cpu" or stride == 1 or k <= stride:
         return "xla"
-    return "fft"
+    geo = _geometry(n, k, stride, circular=True)
+    return "dft" if _dense_dft_macs((n,) * 3, [geo] * 3, stride) <= DENSE_DFT_MACS else "fft"
 
 
 def fft_size(m: int) -> int:
@@ -343,11 +351,13 @@ def _dense_dft_macs(ns, geo, s: int) -> int:
     return 2 * nf * int(points)
 
 
-def _dense_dft_conv(x, kernel, s, geo):
+def _dense_dft_conv(x, kernel, s, geo=None):
     """The FFT path's polyphase circular conv with each 3-D DFT as one matmul by a constant
     (2F, L^3) matrix over the phases' data points (and (out^3, 2F) back), for small M: one
     multithreaded GEMM per direction in the layouts the frequency matmul wants, no FFTs (one
     thread inside a scan) and no transposes of the spectra."""
+    if geo is None:
+        geo = [_geometry(n, kernel.shape[0], s, circular=True) for n in x.shape[1:4]]
     nb, cin, cout = x.shape[0], x.shape[-1], kernel.shape[-1]
     kq, kc = geo[0][1], s**3 * cin
     ms = tuple(g[2] for g in geo)
@@ -396,9 +406,6 @@ def _fft(x, kernel, stride, tiles=None, rows=None):
     if tiles is None:
         out, kq, m, _, _ = _geometry(max(x.shape[1:4]), k, s, smooth, circular=True)
         tiles = fft_tiles(out, kq, rows or nb, kc, cout, smooth, side=m)
-        geo = [_geometry(n, k, s, circular=True) for n in x.shape[1:4]]
-        if tiles == 1 and _dense_dft_macs(x.shape[1:4], geo, s) <= DENSE_DFT_MACS:
-            return _dense_dft_conv(x, kernel, s, geo)
     geo = [_geometry(n, k, s, smooth, tiles, circular=True) for n in x.shape[1:4]]
     kq = geo[0][1]
     outs = tuple(g[0] for g in geo)
@@ -474,11 +481,13 @@ def conv3d(x: jax.Array, kernel: jax.Array, stride: int, impl: str = "auto") -> 
     if impl == "auto":
         k, _, _, cin, cout = kernel.shape
         impl = choose_impl(x.shape[1], cin, cout, k, stride, jax.default_backend())
-        if x.dtype != jnp.float32 and impl == "fft":
+        if x.dtype != jnp.float32 and impl in ("fft", "dft"):
             impl = "xla"  # FFTs need float32; reduced precision is for accelerators anyway
     if impl == "xla":
         return _xla(x, kernel, stride)
     if impl == "s2d":
         return _s2d(x, kernel, stride)
+    if impl == "dft":
+        return _per_device(lambda v, w: _dense_dft_conv(v, w, stride), x, kernel)
     rows = x.shape[0]
     return _per_device(lambda v, w: _fft(v, w, stride, rows=rows), x, kernel)
