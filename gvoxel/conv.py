@@ -38,6 +38,7 @@ import numpy as np
 from jax import lax
 from jax.sharding import PartitionSpec
 
+from gvoxel.errors import ConfigError
 from gvoxel.sharding import DATA
 
 IMPLS = ("xla", "s2d", "fft", "dft")
@@ -476,7 +477,7 @@ def conv3d(x: jax.Array, kernel: jax.Array, stride: int, impl: str = "auto") -> 
         (N, ceil(D/s), ceil(H/s), ceil(W/s), Cout).
     """
     if impl not in ("auto",) + IMPLS:
-        raise ValueError(f"unknown conv impl {impl!r}; expected 'auto' or one of {IMPLS}")
+        raise ConfigError(f"model.conv_impl must be 'auto' or one of {IMPLS}, got {impl!r}")
     kernel = kernel.astype(x.dtype)
     if impl == "auto":
         k, _, _, cin, cout = kernel.shape

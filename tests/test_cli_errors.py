@@ -68,6 +68,13 @@ def test_unknown_config_key_override(tmp_path):
     assert_one_line_error(proc, "stepz")
 
 
+def test_unknown_conv_impl(tmp_path):
+    proc = run_cli(
+        "gvoxel.main", f"--config={SMOKE}", f"--workdir={tmp_path}", "--config.model.conv_impl=dfft"
+    )
+    assert_one_line_error(proc, "model.conv_impl", "dfft")
+
+
 def test_unknown_config_key_in_file(tmp_path):
     cfg = tmp_path / "typo.py"
     cfg.write_text(

@@ -18,6 +18,7 @@ from gvoxel.conv import (
     fft_tiles,
     same_pads,
 )
+from gvoxel.errors import ConfigError
 
 # (spatial shape, Cin, Cout, k, stride): every layer shape the nets use (channels reduced to
 # keep the file fast), plus odd sizes, k < s, k = 1, stride 1, non-cubic inputs.
@@ -144,7 +145,7 @@ def test_choose_impl():
 
 def test_unknown_impl():
     x, w = _data((4, 4, 4), 1, 1, 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="model.conv_impl"):
         conv3d(x, w, 1, "nope")
 
 
