@@ -328,6 +328,7 @@ def _per_device(fn, x, kernel):
 # 354 / 433, 64 -> 64 6^3/2 on 11^3 (85K) 80 / 111, coop layer 3 (L 5, M 5: 19K) 196 / 265;
 # 32 -> 64 4^3/2 on 16^3 (L 9, M 9: 590K) 169 / 157.
 DENSE_DFT_MACS = 200_000
+MAX_DFT_ENTRIES = 20_000_000  # forcing "dft" on a big grid errs rather than build GBs of matrix
 
 
 def _data_range(n: int, s: int, before: int) -> tuple[int, int]:
@@ -489,6 +490,13 @@ def conv3d(x: jax.Array, kernel: jax.Array, stride: int, impl: str = "auto") -> 
     if impl == "s2d":
         return _s2d(x, kernel, stride)
     if impl == "dft":
-        return _per_device(lambda v, w: _dense_dft_conv(v, w, stride), x, kernel)
+        k = kernel.shape[0]
+        geo = [_geometry(n, k, stride, circular=True) for n in x.shape[1:4]]
+        if (size := _dense_dft_macs(x.shape[1:4], geo, stride)) > MAX_DFT_ENTRIES:
+            raise ConfigError(
+                f"model.conv_impl='dft' would need a {size:,}-entry DFT matrix for a "
+                f"{x.shape[1:4]} input and {k}^3/{stride} kernel; use 'fft' or 'auto'"
+            )
+        return _per_device(lambda v, w: _dense_dft_conv(v, w, stride, geo), x, kernel)
     rows = x.shape[0]
     return _per_device(lambda v, w: _fft(v, w, stride, rows=rows), x, kernel)

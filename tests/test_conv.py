@@ -82,7 +82,7 @@ def test_matches_reference(case):
     shape, cin, cout, k, s = case
     x, w = _data(shape, cin, cout, k)
     impls = IMPLS[1:] + ("auto",)
-    if shape[0] == 64:  # a dense DFT matrix of 16,250 x 10,648 is not what "dft" is for
+    if shape[0] == 64:  # a dense DFT matrix of 16,250 x 10,648: "dft" refuses (test below)
         impls = tuple(i for i in impls if i != "dft")
     (y_ref, gx_ref, gw_ref), *ours = _all_impls(x, w, s, impls)
     assert y_ref.shape == (x.shape[0], *(-(-n // s) for n in shape), cout)
@@ -141,6 +141,12 @@ def test_choose_impl():
         assert choose_impl(32, cin, cout, k, s, "tpu") == "xla"
     assert choose_impl(32, 1, 200, 16, 3, "cpu") == "fft"  # paper net layer 1
     assert choose_impl(11, 200, 100, 6, 2, "cpu") == "dft"  # layer 2: a 7^3 grid
+
+
+def test_dft_refuses_big_grids():
+    x, w = _data((64, 64, 64), 1, 1, 16)
+    with pytest.raises(ConfigError, match="DFT matrix"):
+        jax.eval_shape(lambda x, w: conv3d(x, w, 3, "dft"), x, w)
 
 
 def test_unknown_impl():
