@@ -74,7 +74,8 @@ def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) 
       does: mixing the two in one Langevin scan measured 17x slower than all-fft (net
       32@6^3/3, 64@4^3/2, 16 chains: 10.8 vs 187 chain-steps/s), although each layer alone
       is as fast either way. Since one layer's choice cannot see the others, every strided
-      CPU layer with k > stride takes "fft".
+      CPU layer with k > stride takes a spectral path ("fft" or "dft"; these two mix well:
+      the paper net, "fft" then "dft", ran 2.35x PyTorch).
     * Among the spectral ones, "dft" (each 3-D DFT one dense matmul) where its DFT matrix is
       small (`DENSE_DFT_MACS`: the paper net's layer 2, the coop net's layer 3), else "fft".
     * "s2d" (polyphase stride-1 XLA conv) was never the fastest on CPU; kept as an option.
@@ -274,7 +275,7 @@ def fft_tiles(
 ) -> int:
     """Tiles per axis T for the FFT path (1 = one FFT over the whole grid).
 
-    One FFT of side M = out + kq - 1 needs kernel spectra of M^2 (M/2+1) x kc x cout, read for
+    One FFT of side M (~ out + kq - 1) needs kernel spectra of M^2 (M/2+1) x kc x cout, read for
     only N rows per frequency: at 64^3 with a few chains that read dominates (coop net layer
     2, batch 5: 1.9 GB per pass). Overlap-save tiles of side t + kq - 1 shrink the spectra by
     ~T^3 and give T^3 times the rows, at the price of FFTs over the overlaps; the cheapest T by
@@ -347,7 +348,7 @@ def _points(ranges):
 
 
 def _dense_dft_macs(ns, geo, s: int) -> int:
-    """Real MACs per column of the dense forward DFT: (2F) x L^3."""
+    """Entries of the dense forward DFT matrix, (2F) x L^3 (= its real MACs per column)."""
     nf = len(_freqs([g[2] for g in geo]))
     points = np.prod([hi - lo + 1 for lo, hi in (_data_range(n, s, g[3]) for n, g in zip(ns, geo))])
     return 2 * nf * int(points)
