@@ -16,7 +16,7 @@ Presets:
          std 0.1); 16 chains × K = 20, δ = 0.1, temperature 0.005, reference s = 2; Adam
          β1 0.5, descriptor lr 0.002, generator lr 0.0002 (the descriptor learns 10× faster:
          with the old 0.0005 / 0.0006, g drew one shape for every Z, pairwise IoU 0.88 at
-         260); 1,250 iterations, ~13 min on one core of the 2-core dev CPU (2026-11-30).
+         260); 1,250 iterations, ~9 min on one core of the 2-core dev CPU (2026-11-30).
          g(Z) alone then draws rough, diverse chairs (seat, back, legs; README). At 32³ the
          same settings drew thin, speckled seat-and-back silhouettes at 1,200 (README).
   smoke  seconds; for tests.
