@@ -153,12 +153,13 @@ def _phases(x, s, geo):
 
 
 def _sub_kernels(kernel, s, kq):
-    """(k, k, k, Cin, Cout) -> (kq, kq, kq, s, s, s, Cin, Cout), zero taps appended."""
+    """(k, k, k, Cin, Cout) -> (kq, kq, kq, s^3 Cin, Cout), zero taps appended; channels
+    ordered (r1, r2, r3, c) like the phases'."""
     k, _, _, cin, cout = kernel.shape
     p = s * kq - k
     w = jnp.pad(kernel, [(0, p)] * 3 + [(0, 0), (0, 0)])
-    w = w.reshape(kq, s, kq, s, kq, s, cin, cout)
-    return w
+    w = w.reshape(kq, s, kq, s, kq, s, cin, cout).transpose(0, 2, 4, 1, 3, 5, 6, 7)
+    return w.reshape(kq, kq, kq, s**3 * cin, cout)
 
 
 def _s2d(x, kernel, stride):
@@ -168,13 +169,14 @@ def _s2d(x, kernel, stride):
     kq = geo[0][1]
     xp, (m1, m2, m3) = _phases(x, s, geo)
     nb, cin = x.shape[0], x.shape[-1]
-    cout = kernel.shape[-1]
     # channels ordered (r1, r2, r3, c) on both sides
     xp = xp.transpose(0, 1, 3, 5, 2, 4, 6, 7).reshape(nb, m1, m2, m3, s**3 * cin)
-    w = _sub_kernels(kernel, s, kq).transpose(0, 2, 4, 1, 3, 5, 6, 7)
-    w = w.reshape(kq, kq, kq, s**3 * cin, cout)
     return lax.conv_general_dilated(
-        xp, w, (1, 1, 1), "VALID", dimension_numbers=("NDHWC", "DHWIO", "NDHWC")
+        xp,
+        _sub_kernels(kernel, s, kq),
+        (1, 1, 1),
+        "VALID",
+        dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
     )
 
 
@@ -212,6 +214,17 @@ def _hoistable(t, kernel):
     """`t` times a kernel-dependent 1. XLA does not hoist a lone loop-invariant transpose or
     concatenate out of the Langevin while loop (it re-ran every step); a multiply is hoisted."""
     return t * (1.0 + 0.0 * lax.stop_gradient(kernel[(0,) * kernel.ndim]))
+
+
+def _sub_kernel_spectra(kernel, s, kq, ms):
+    """Spectra of the zero-padded sub-kernels on the M grid: (F, s^3 Cin, 2, Cout) = re, im."""
+    return _kernel_spectra(_sub_kernels(kernel, s, kq), ms)
+
+
+def _spectral_matmul(a, b, kernel):
+    """a @ b per frequency; b (from the kernel) and its transpose are hoisted out of the scan."""
+    bt = _hoistable(b.transpose(0, 2, 1), kernel)
+    return _batched_matmul(a, _hoistable(b, kernel), bt)
 
 
 def _bmm(a, b):
@@ -354,13 +367,11 @@ def _dense_dft_macs(ns, geo, s: int) -> int:
     return 2 * nf * int(points)
 
 
-def _dense_dft_conv(x, kernel, s, geo=None):
+def _dense_dft_conv(x, kernel, s, geo):
     """The FFT path's polyphase circular conv with each 3-D DFT as one matmul by a constant
     (2F, L^3) matrix over the phases' data points (and (out^3, 2F) back), for small M: one
     multithreaded GEMM per direction in the layouts the frequency matmul wants, no FFTs (one
     thread inside a scan) and no transposes of the spectra."""
-    if geo is None:
-        geo = [_geometry(n, kernel.shape[0], s, circular=True) for n in x.shape[1:4]]
     nb, cin, cout = x.shape[0], x.shape[-1], kernel.shape[-1]
     kq, kc = geo[0][1], s**3 * cin
     ms = tuple(g[2] for g in geo)
@@ -385,11 +396,8 @@ def _dense_dft_conv(x, kernel, s, geo=None):
     xp = xp.transpose(1, 3, 5, 0, 2, 4, 6, 7).reshape(len(q), nb * kc)  # (L^3, N * K)
     nf = len(f)
     a = (jnp.asarray(e, x.dtype) @ xp).reshape(nf, 2 * nb, kc)  # stacked [Xr; Xi] per f
-    w = _sub_kernels(kernel, s, kq).transpose(0, 2, 4, 1, 3, 5, 6, 7)
-    w = _kernel_spectra(w.reshape(kq, kq, kq, kc, cout), ms)  # (F, K, 2, Cout)
-    b = w.reshape(nf, kc, 2 * cout)
-    bt = _hoistable(b.transpose(0, 2, 1), kernel)
-    p = _batched_matmul(a, _hoistable(b, kernel), bt).reshape(nf, 2, nb, 2, cout)
+    b = _sub_kernel_spectra(kernel, s, kq, ms).reshape(nf, kc, 2 * cout)
+    p = _spectral_matmul(a, b, kernel).reshape(nf, 2, nb, 2, cout)
     yr = p[:, 0, :, 0] + p[:, 1, :, 1]  # Y = X conj(W), as in `_fft`
     yi = p[:, 1, :, 0] - p[:, 0, :, 1]
     yf = jnp.stack([yr, yi], 1).reshape(2 * nf, nb * cout)
@@ -431,8 +439,7 @@ def _fft(x, kernel, stride, tiles=None, rows=None):
     nf = fshape[0] * fshape[1] * fshape[2]
     xf = xf.reshape(nb, kc, nf).transpose(2, 0, 1)  # (F, N, K)
 
-    w = _sub_kernels(kernel, s, kq).transpose(0, 2, 4, 1, 3, 5, 6, 7)
-    w = _kernel_spectra(w.reshape(kq, kq, kq, kc, cout), ms)  # (F, K, 2, Cout) = re, im
+    w = _sub_kernel_spectra(kernel, s, kq, ms)  # (F, K, 2, Cout) = re, im
     # Correlation Y = X conj(W) as one real batched matmul, in whichever of two forms moves
     # fewer bytes: "block" [Xr | Xi] @ [[Wr, -Wi], [Wi, Wr]] = [Yr | Yi] doubles the weights
     # but gives Y directly; "stacked" [Xr; Xi] @ [Wr | Wi] then combines four blocks.
@@ -442,15 +449,12 @@ def _fft(x, kernel, stride, tiles=None, rows=None):
         b = jnp.concatenate(
             [jnp.concatenate([wr, -wi], -1), jnp.concatenate([wi, wr], -1)], axis=1
         )  # (F, 2K, 2Cout)
-        bt = _hoistable(b.transpose(0, 2, 1), kernel)
-        p = _batched_matmul(a, _hoistable(b, kernel), bt)  # (F, N, 2Cout)
+        p = _spectral_matmul(a, b, kernel)  # (F, N, 2Cout)
         p = p.reshape(nf, nb, 2, cout).transpose(2, 1, 3, 0)  # (2, N, Cout, F): re, im
         yr, yi = p[0], p[1]
     else:
         a = jnp.concatenate([xf.real, xf.imag], axis=1)  # (F, 2N, K)
-        b = w.reshape(nf, kc, 2 * cout)
-        bt = _hoistable(b.transpose(0, 2, 1), kernel)
-        p = _batched_matmul(a, _hoistable(b, kernel), bt).reshape(nf, 2, nb, 2, cout)
+        p = _spectral_matmul(a, w.reshape(nf, kc, 2 * cout), kernel).reshape(nf, 2, nb, 2, cout)
         p = p.transpose(1, 3, 2, 4, 0)  # (2, 2, N, Cout, F): X re/im, W re/im
         yr = p[0, 0] + p[1, 1]
         yi = p[1, 0] - p[0, 1]

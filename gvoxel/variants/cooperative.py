@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from gvoxel import draws, energy
+from gvoxel import draws, energy, langevin
 from gvoxel import generator as gen
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
@@ -314,18 +314,24 @@ class Cooperative:
         started at z; g in training mode like the regression that follows."""
         variables = {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]}
 
-        def neg_log_posterior(z):
-            y = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])[0]
-            return jnp.sum(jnp.square(target - y)) / (2 * self.sigma**2) + 0.5 * jnp.sum(z * z)
+        def energy_and_grad(z):  # −log p(Z | Ỹ) per chain, up to a constant
+            def total(z):
+                y = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])[0]
+                e = _sum_sq(target - y) / (2 * self.sigma**2) + 0.5 * _sum_sq(z)
+                return jnp.sum(e), e
 
-        d = self.infer_step_size
+            (_, e), g = jax.value_and_grad(total, has_aux=True)(z)
+            return e, g
 
-        def step(z, key):
-            z = z - 0.5 * d**2 * jax.grad(neg_log_posterior)(z) + d * draws.normal(key, z.shape)
-            return z, None
-
-        z, _ = jax.lax.scan(step, z, jax.random.split(rng, self.infer_steps))
-        return jax.lax.stop_gradient(z)
+        chain, _ = langevin.sample(
+            rng,
+            langevin.init(z, energy_and_grad),
+            energy_and_grad,
+            self.infer_steps,
+            self.infer_step_size,
+            final_grad=False,
+        )
+        return jax.lax.stop_gradient(chain.position)
 
     # -- sampling (gvoxel.sample / gvoxel.generate) -----------------------------------------
 
