@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from gvoxel.conv import IMPLS, choose_impl, conv3d  # noqa: E402
+from gvoxel.core.conv import IMPLS, choose_impl, conv3d  # noqa: E402
 from gvoxel.errors import ConfigError  # noqa: E402
 
 # name: (input res, Cin, Cout, kernel, stride, batch)

@@ -24,7 +24,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from gvoxel import classify, data, train  # noqa: E402
+from gvoxel import data, train  # noqa: E402
+from gvoxel.cli import classify  # noqa: E402
 from gvoxel.metrics import reference, suite  # noqa: E402
 from gvoxel.metrics.neighbours import nearest_neighbours  # noqa: E402
 

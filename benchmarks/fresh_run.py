@@ -11,7 +11,8 @@ def fresh_run(cfg, voxels, devices=1):
     gvoxel is imported here, after a caller may have put another checkout on sys.path."""
     import jax
 
-    from gvoxel import pipeline, train
+    from gvoxel import train
+    from gvoxel.experiment import batches as pipeline
     from gvoxel.variants.base import DataInfo
 
     mean = pipeline.data_mean(voxels, cfg.data.mean)

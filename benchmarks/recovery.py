@@ -18,8 +18,10 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from gvoxel import completion, corruption, data, train
-from gvoxel.conditional_metrics import recovery_error
+from gvoxel import data, train
+from gvoxel.core import corruption
+from gvoxel.experiment import completion
+from gvoxel.metrics.conditional import recovery_error
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "training workdir (trained here if needed)")
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/recovery.py:cpu", "file:preset")

@@ -89,7 +89,7 @@ def main():
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         done = logged_steps(wd)
-        from gvoxel import checkpoint
+        from gvoxel.experiment import checkpoint
 
         mngr = checkpoint.manager(wd)
         resumed_from = mngr.latest_step() or 0
@@ -137,8 +137,8 @@ def bad_input_table(tmp):
         ("wrong type", main_ + [f"--workdir={tmp}/w6", "--config.sampler.steps=many"]),
         ("unknown preset", ["gvoxel.main", f"--config={SMOKE[:-6]}:nope", f"--workdir={tmp}/w7"]),
         ("workdir is a file", main_ + [f"--workdir={tmp}/afile"]),
-        ("sample w/o checkpoint", ["gvoxel.sample", f"--workdir={tmp}/w8", f"--out={tmp}/o"]),
-        ("render missing file", ["gvoxel.render", "--input=/nope.npz", f"--out={tmp}/x.png"]),
+        ("sample w/o checkpoint", ["gvoxel.cli.sample", f"--workdir={tmp}/w8", f"--out={tmp}/o"]),
+        ("render missing file", ["gvoxel.cli.render", "--input=/nope.npz", f"--out={tmp}/x.png"]),
     ]
 
 

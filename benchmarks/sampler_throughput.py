@@ -28,7 +28,8 @@ import time
 import jax
 import jax.numpy as jnp
 
-from gvoxel import energy, langevin, nets, sharding
+from gvoxel.core import energy, langevin, nets
+from gvoxel.experiment import sharding
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "..", "..", "shared", "peers")

@@ -23,8 +23,9 @@ def measure(net, size, batch, steps, devices, repeats=2):
     import jax
     import numpy as np
 
-    from gvoxel import sharding, train
-    from gvoxel.default_config import base_config
+    from gvoxel import train
+    from gvoxel.experiment import sharding
+    from gvoxel.experiment.config import base_config
     from gvoxel.variants.base import DataInfo
 
     c = base_config("synthesis")

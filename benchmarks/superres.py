@@ -21,8 +21,9 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from gvoxel import completion, data, train
-from gvoxel.conditional_metrics import iou, voxel_error
+from gvoxel import data, train
+from gvoxel.experiment import completion
+from gvoxel.metrics.conditional import iou, voxel_error
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "training workdir (trained here if needed)")
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/superres.py:cpu", "file:preset")

@@ -20,9 +20,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from gvoxel.cli.voxelize import voxelize_folder  # noqa: E402
 from gvoxel.data.meshio import read_mesh  # noqa: E402
 from gvoxel.data.voxelizer import voxelize_mesh  # noqa: E402
-from gvoxel.voxelize import voxelize_folder  # noqa: E402
 
 MESHES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data")
 

@@ -4,7 +4,7 @@
     python -m gvoxel.main --config=configs/synthesis.py:mixed --workdir=runs/all
 2. Pool its layer-1/2 feature maps, fit a logistic regression, compare with random features
    and the reference classifier on the run's held-out split:
-    python -m gvoxel.classify --workdir=runs/all --config=configs/classification.py:cpu
+    python -m gvoxel classify --workdir=runs/all --config=configs/classification.py:cpu
 
 Hyper-parameters (l2, number of steps) are chosen by cross-entropy on `val_fraction` of the
 run's training shapes; the run's held-out shapes (which the descriptor never saw) are the test

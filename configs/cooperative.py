@@ -1,7 +1,7 @@
 """Cooperative learning (Algorithm 3, §6.4): the descriptor teaches a 3D generator by MCMC.
 
     python -m gvoxel.main --config=configs/cooperative.py:cpu --workdir=runs/coop_chair
-    python -m gvoxel.generate --workdir=runs/coop_chair --num=16 --out=runs/coop_chair/gen
+    python -m gvoxel generate --workdir=runs/coop_chair --num=16 --out=runs/coop_chair/gen
 
 The generator works in [−1, 1] (tanh); the descriptor in the core model's domain
 (occupancies minus data.mean); δ is in the descriptor's units, where the paper's δ = 0.3 on
@@ -22,7 +22,7 @@ Presets:
   smoke  seconds; for tests.
 """
 
-from gvoxel.default_config import base_config
+from gvoxel.experiment.config import base_config
 
 PRESETS = ("paper", "cpu", "smoke")
 

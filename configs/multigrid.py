@@ -1,7 +1,7 @@
 """Multi-grid modelling and sampling (Algorithm 2, §6.6) on the bundled ModelNet10 beds (64³).
 
     python -m gvoxel.main --config=configs/multigrid.py:cpu --workdir=runs/mg_bed
-    python -m gvoxel.sample --workdir=runs/mg_bed --num=16 --out=runs/mg_bed/fresh
+    python -m gvoxel sample --workdir=runs/mg_bed --num=16 --out=runs/mg_bed/fresh
     python -m gvoxel.main --config=configs/multigrid.py:single_grid --workdir=runs/sg_bed
     python benchmarks/multigrid.py --seconds=600
 
@@ -30,7 +30,7 @@ Presets:
   smoke        seconds; for tests: grids 1 → 4 → 8 on 8³ beds, tiny nets.
 """
 
-from gvoxel.default_config import base_config
+from gvoxel.experiment.config import base_config
 from gvoxel.variants.multigrid import PAPER_NETS
 
 PRESETS = ("paper", "paper128", "cpu", "single_grid", "single_grid_cpu", "smoke")

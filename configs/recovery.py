@@ -1,7 +1,7 @@
 """3D object recovery (Algorithm 4, §6.2) on the bundled ModelNet10 chairs.
 
     python -m gvoxel.main --config=configs/recovery.py:cpu --workdir=runs/recovery
-    python -m gvoxel.recover --workdir=runs/recovery --input=shapes.npz --corrupt=0.7 --out=rec
+    python -m gvoxel recover --workdir=runs/recovery --input=shapes.npz --corrupt=0.7 --out=rec
 
 Each iteration hides rho = 70% of every training shape's voxels, starts the chain from the
 corrupted shape (missing voxels = the visible mean), runs K Langevin steps with the visible
@@ -19,7 +19,7 @@ Presets:
   smoke   seconds; for tests.
 """
 
-from gvoxel.default_config import base_config
+from gvoxel.experiment.config import base_config
 
 PRESETS = ("paper", "paper2", "cpu", "smoke")
 

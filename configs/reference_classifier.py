@@ -1,16 +1,16 @@
-"""Reference voxel classifier for the sample-quality metrics (gvoxel.metrics, gvoxel.evaluate).
+"""Reference voxel classifier for the sample-quality metrics (gvoxel.metrics, gvoxel evaluate).
 
     python -m gvoxel.main --config=configs/reference_classifier.py:cpu --workdir=runs/refclf
 
 Presets:
   cpu        the shipped weights (gvoxel/assets/reference_classifier): the bundled chair,
              monitor and bed (bed resampled 64³ -> 32³), 10% held out (data.seed 0).
-  modelnet10 the same net, wider, on a ModelNet10 archive made by gvoxel.voxelize; set
+  modelnet10 the same net, wider, on a ModelNet10 archive made by gvoxel voxelize; set
              --config.data.path=... and --config.classifier.categories=... (its 10 names).
   smoke      seconds; for tests.
 """
 
-from gvoxel.default_config import base_config
+from gvoxel.experiment.config import base_config
 
 PRESETS = ("cpu", "modelnet10", "smoke")
 

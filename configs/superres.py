@@ -1,7 +1,7 @@
 """3D object super-resolution (Algorithm 5, §6.3) on the bundled ModelNet10 beds.
 
     python -m gvoxel.main --config=configs/superres.py:cpu --workdir=runs/superres
-    python -m gvoxel.superres --workdir=runs/superres --input=low16.npz --out=sr
+    python -m gvoxel superres --workdir=runs/superres --input=low16.npz --out=sr
 
 Each iteration down-scales every training shape by block averages (C, factor d), starts the
 chain from C⁻CY (superres.start = 'block', Algorithm 5) or from trilinear up-sampling
@@ -18,7 +18,7 @@ Presets:
   smoke   seconds; for tests (32³ → 16³ data, factor 2).
 """
 
-from gvoxel.default_config import base_config
+from gvoxel.experiment.config import base_config
 
 PRESETS = ("paper", "cpu", "smoke")
 

@@ -19,11 +19,11 @@ Presets:
          same settings otherwise) all 16 chains drew one flat slab, classified bed.
 
     python -m gvoxel.main --config=configs/synthesis.py:mixed --workdir=runs/all
-    python -m gvoxel.classify --workdir=runs/all
+    python -m gvoxel classify --workdir=runs/all
   smoke  seconds; for tests.
 """
 
-from gvoxel.default_config import base_config
+from gvoxel.experiment.config import base_config
 
 PRESETS = ("paper", "paper_code", "cpu", "mixed", "smoke")
 

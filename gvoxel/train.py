@@ -14,105 +14,24 @@ import signal
 import time
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
 from jax.experimental import multihost_utils
 
-from gvoxel import (
-    checkpoint,
-    config_utils,
-    data,
-    default_config,
-    pipeline,
-    sharding,
-    variants,
-    visual,
-    writers,
-)
-from gvoxel.data.resample import DOWNSCALES
-from gvoxel.errors import ConfigError, GVoxelError, InputError
+from gvoxel import visual
+from gvoxel.data import split
+from gvoxel.errors import ConfigError, GVoxelError
+from gvoxel.experiment import batches as batches_lib
+from gvoxel.experiment import checkpoint, sharding, writers
+from gvoxel.experiment import config as config_lib
+from gvoxel.experiment.run import Experiment, check_workdir, warm_start
 from gvoxel.metrics import evaluators
 from gvoxel.variants.base import DataInfo
 
 
 class TrainingDiverged(GVoxelError):
     pass
-
-
-def check_workdir(workdir: str):
-    if os.path.exists(workdir) and not os.path.isdir(workdir):
-        raise InputError(f"workdir {workdir} exists and is not a directory")
-    try:
-        os.makedirs(workdir, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create workdir {workdir}: {e.strerror}") from e
-    if not os.access(workdir, os.W_OK):
-        raise InputError(f"workdir {workdir} is not writable")
-
-
-def load_training_data(config):
-    if config.data.downscale not in DOWNSCALES:  # a typo errs even when nothing is resampled
-        raise ConfigError(
-            f"data.downscale must be one of {sorted(DOWNSCALES)}, got {config.data.downscale!r}"
-        )
-    ds = data.load_voxels(
-        config.data.path,
-        category=config.data.category or None,
-        resolution=config.data.resolution or None,
-        downscale=config.data.downscale,
-    )
-    train, _ = ds.split_train_val(config.data.val_fraction, config.data.seed)
-    if config.data.max_examples:
-        train = train.subset(np.arange(min(config.data.max_examples, len(train.voxels))))
-    return train
-
-
-class Experiment:
-    """Everything the loop and the sampling CLIs need to rebuild a run's state."""
-
-    def __init__(self, config, info: DataInfo, num_devices=None):
-        self.config = config
-        self.info = info
-        self.variant = variants.get(config, info)
-        self.mesh = sharding.make_mesh(num_devices)
-        sharding.check_divisible("train.batch_size", config.train.batch_size, self.mesh)
-        if "chains" in self.variant.sharded_keys:
-            sharding.check_divisible("sampler.num_chains", config.sampler.num_chains, self.mesh)
-        abstract = jax.eval_shape(
-            self.variant.init, jax.random.PRNGKey(0), jnp.zeros((info.resolution,) * 3)
-        )
-        self.state_sharding = sharding.state_shardings(
-            abstract, self.mesh, self.variant.sharded_keys
-        )
-        self.abstract_state = checkpoint.abstract(abstract, self.state_sharding)
-
-    def init_state(self, seed: int, data_mean):
-        init = jax.jit(self.variant.init, out_shardings=self.state_sharding)
-        return sharding.under_mesh(self.mesh, init)(
-            jax.random.PRNGKey(seed), jnp.asarray(data_mean)
-        )
-
-    def jit_train_step(self, steps_per_dispatch: int = 1):
-        """The variant's step, jitted with shardings; n > 1 scans over n stacked batches."""
-        step_fn = self.variant.train_step
-        if steps_per_dispatch > 1:
-
-            def step_fn(state, batches):
-                state, metrics = jax.lax.scan(self.variant.train_step, state, batches)
-                return state, jax.tree.map(lambda m: m[-1], metrics)
-
-        jitted = jax.jit(
-            step_fn,
-            in_shardings=(
-                self.state_sharding,
-                sharding.data_sharded(self.mesh, leading=steps_per_dispatch > 1),
-            ),
-            out_shardings=(self.state_sharding, sharding.replicated(self.mesh)),
-            donate_argnums=0,
-        )
-        return sharding.under_mesh(self.mesh, jitted)
 
 
 def write_outputs(exp: Experiment, state, out_dir: str, prefix: str, formats):
@@ -169,16 +88,16 @@ def train_and_evaluate(
                 f"train.{key}={t[key]} is not a multiple of "
                 f"train.steps_per_dispatch={t.steps_per_dispatch}"
             )
-    train_set = load_training_data(config)
-    mean = pipeline.data_mean(train_set.voxels, config.data.mean)
-    batches = pipeline.Batches(
+    train_set = split.training_set(config.data)
+    mean = batches_lib.data_mean(train_set.voxels, config.data.mean)
+    batches = batches_lib.Batches(
         train_set.voxels - mean, t.batch_size, config.seed, labels=train_set.labels
     )
     info = DataInfo(train_set.resolution, len(train_set.voxels), batches.steps_per_epoch)
 
     mngr = checkpoint.manager(workdir, t.keep_checkpoints)
     meta = {
-        "config": json.loads(config_utils.to_json(config)),
+        "config": json.loads(config_lib.to_json(config)),
         "data_info": dataclasses.asdict(info),
         "guard_scale": 1.0,
         "guard_retries": 0,
@@ -186,10 +105,8 @@ def train_and_evaluate(
     if mngr.latest_step() is not None:
         saved = checkpoint.saved_meta(mngr)
         # keys added to the code after the run was saved count as their defaults
-        old = config_utils.with_defaults(
-            saved["config"], default_config.base_config(saved["config"]["variant"])
-        ).to_dict()
-        for d in config_utils.check_resume(old, config, workdir, override_config):
+        old = config_lib.from_saved(saved["config"]).to_dict()
+        for d in config_lib.check_resume(old, config, workdir, override_config):
             logging.warning("config changed on resume: %s", d)
         meta["guard_scale"] = saved.get("guard_scale", 1.0)
         meta["guard_retries"] = saved.get("guard_retries", 0)
@@ -285,40 +202,3 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
             logging.warning("SIGTERM: checkpointed iteration %d, exiting", step)
             break
     return state
-
-
-def warm_start(exp: Experiment, state, workdir: str):
-    """`state` with the descriptor's θ taken from the trained run in `workdir`
-    (`model.init_from`), e.g. a cooperative run taught by a trained synthesis run's
-    descriptor. Optimizer states stay fresh (they do not depend on θ's values)."""
-    src, source, step = load_experiment(workdir, num_devices=1)
-    mine, theirs = state["params"], source.get("params")
-    act, src_act = exp.config.model.activation, src.config.model.activation
-    if act != src_act:  # same shapes, another function
-        raise ConfigError(
-            f"model.init_from={workdir}: its descriptor uses model.activation={src_act!r}, "
-            f"this run {act!r}"
-        )
-    if theirs is None or jax.tree.map(jnp.shape, mine) != jax.tree.map(jnp.shape, theirs):
-        raise ConfigError(
-            f"model.init_from={workdir}: its descriptor is not this run's net "
-            f"(model.net={exp.config.model.net!r}, model.head={exp.config.model.head!r})"
-        )
-    logging.info("descriptor initialised from %s (iteration %d)", workdir, step)
-    return dict(state, params=jax.device_put(theirs, exp.state_sharding["params"]))
-
-
-def load_experiment(workdir: str, step: int | None = None, num_devices=None):
-    """Rebuilds a trained run from its workdir: (experiment, state, step)."""
-    if not os.path.isdir(os.path.join(workdir, "checkpoints")):
-        raise InputError(f"{workdir} holds no checkpoints (train with gvoxel.main first)")
-    mngr = checkpoint.manager(workdir)
-    try:
-        meta = checkpoint.saved_meta(mngr, step)
-        saved = meta["config"]
-        config = config_utils.with_defaults(saved, default_config.base_config(saved["variant"]))
-        exp = Experiment(config, DataInfo(**meta["data_info"]), num_devices)
-        step, state, _ = checkpoint.restore(mngr, exp.abstract_state, step)
-    finally:
-        mngr.close()
-    return exp, state, step

@@ -19,8 +19,9 @@ import trimesh  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from skimage.measure import marching_cubes  # noqa: E402
 
-from gvoxel.data.dataset import atomic_output, save_voxels  # noqa: E402
-from gvoxel.errors import InputError  # noqa: E402
+from gvoxel.data import loaders  # noqa: E402
+from gvoxel.data.files import atomic_output, save_voxels  # noqa: E402
+from gvoxel.errors import ConfigError, InputError  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -249,3 +250,68 @@ def write_samples(
             grids, os.path.join(out_dir, f"{prefix}_meshes"), prefix, formats, threshold
         )
     return {"npz": npz, "png": png, "meshes": meshes}
+
+
+def write_comparison(rows, titles, path):
+    """Rows (e.g. original / input / result) side by side, the first 8 shapes."""
+    n = min(len(rows[0]), 8)  # a readable figure; every shape is in the .npz files
+    save_rows([r[:n] for r in rows], path, row_titles=titles)
+
+
+def panel_titles(dataset, indices) -> list[str]:
+    """Short titles: the source file's stem when known, else category and index."""
+    if dataset.names is not None:
+        return [os.path.splitext(os.path.basename(dataset.names[i]))[0] for i in indices]
+    return [f"{dataset.categories[dataset.labels[i]]} {i}" for i in indices]
+
+
+def render_file(
+    input_path: str,
+    out: str,
+    meshes: str | None = None,
+    formats=("obj",),
+    num: int = 25,
+    start: int = 0,
+    category: str | None = None,
+    threshold: float = 0.5,
+    ncols: int | None = None,
+    titles: bool = True,
+    up_axis: str = "z",
+) -> dict:
+    """Montage of grids [start, start + num) of `input_path`; meshes of the same grids."""
+    if not out.lower().endswith(".png"):
+        raise ConfigError(f"--out must end with .png, got {out!r}")
+    if num < 1 or start < 0:
+        raise ConfigError(f"need num >= 1 and start >= 0, got num={num}, start={start}")
+    if not 0 < threshold < 1:
+        raise ConfigError(f"threshold must be in (0, 1), got {threshold}")
+    if up_axis not in ("x", "y", "z"):
+        raise ConfigError(f"up_axis must be x, y or z, got {up_axis!r}")
+    data = loaders.load_voxels(input_path, category=category)
+    if start >= len(data):
+        raise ConfigError(f"--start={start} but {input_path} has {len(data)} grids")
+    idx = list(range(start, min(start + num, len(data))))
+    grids = data.voxels[idx]
+    names = panel_titles(data, idx) if titles else None
+    png = save_montage(grids, out, titles=names, threshold=threshold, ncols=ncols, up_axis=up_axis)
+    written = []
+    if meshes:
+        stem = os.path.splitext(os.path.basename(out))[0]
+        written = export_meshes(grids, meshes, prefix=stem, formats=formats, threshold=threshold)
+    return {"png": png, "meshes": written, "grids": len(idx), "total": len(data)}
+
+
+def write_completion(
+    out, name, inputs, result, binary, original=None, formats=("obj",), title="result"
+):
+    """What recover / superres write: NAME.npz/.png (soft result), NAME_binary.npz/.png and
+    meshes, input.npz/.png, and comparison.png (original, when known / input / result)."""
+    write_samples(result, out, name, formats=())
+    write_samples(binary, out, f"{name}_binary", formats=tuple(formats))
+    write_samples(inputs, out, "input", formats=())
+    rows, titles = [inputs, binary], ["input", title]
+    if original is not None:
+        rows, titles = [original, *rows], ["original", *titles]
+    path = os.path.join(out, "comparison.png")
+    write_comparison(rows, titles, path)
+    return path

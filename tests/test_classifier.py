@@ -9,6 +9,7 @@ import pytest
 
 from gvoxel import data, train
 from gvoxel.errors import InputError
+from gvoxel.experiment import run as run_lib
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 
@@ -50,8 +51,8 @@ def test_smoke_classifier_trains_checkpoints_and_resumes_bit_exactly(tmp_path):
     train.train_and_evaluate(smoke(), str(full))
     train.train_and_evaluate(smoke(**{"train.num_iters": 2}), str(part))
     train.train_and_evaluate(smoke(), str(part))
-    _, a, step_a = train.load_experiment(str(full), num_devices=1)
-    _, b, step_b = train.load_experiment(str(part), num_devices=1)
+    _, a, step_a = run_lib.load_experiment(str(full), num_devices=1)
+    _, b, step_b = run_lib.load_experiment(str(part), num_devices=1)
     assert step_a == step_b == 4
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -99,7 +99,7 @@ def test_workdir_that_is_a_file(tmp_path):
 
 
 def test_sample_without_checkpoint(tmp_path):
-    proc = run_cli("gvoxel.sample", f"--workdir={tmp_path}", f"--out={tmp_path / 'o'}")
+    proc = run_cli("gvoxel.cli.sample", f"--workdir={tmp_path}", f"--out={tmp_path / 'o'}")
     assert_one_line_error(proc, "no checkpoints")
 
 

@@ -8,8 +8,11 @@ import jax
 import numpy as np
 import pytest
 
-from gvoxel import completion, corruption, data, train
-from gvoxel.conditional_metrics import iou, recovery_error, voxel_error
+from gvoxel import data, train
+from gvoxel.core import corruption
+from gvoxel.experiment import completion
+from gvoxel.experiment import run as run_lib
+from gvoxel.metrics.conditional import iou, recovery_error, voxel_error
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_cli_errors import assert_one_line_error, run_cli  # noqa: E402
@@ -48,14 +51,14 @@ def test_smoke_trains_writes_outputs_and_resumes_bit_exactly(trained, tmp_path, 
 
 def test_trained_recovery_keeps_visible_voxels_and_superres_keeps_low_res(trained):
     shapes = data.load_voxels("bundled:chair32", resolution=16).voxels[:6].astype(np.float32)
-    exp, state, _ = train.load_experiment(str(trained["recovery"]))
+    exp, state, _ = run_lib.load_experiment(str(trained["recovery"]))
     visible = np.asarray(corruption.visible_mask(jax.random.PRNGKey(0), 6, 16, "box", 0.5))
     start, res = completion.complete(exp, state, visible, shapes, noise=True, num_steps=10)
     assert np.array_equal(res[visible], shapes[visible])
     assert np.array_equal(start[visible], shapes[visible])
     assert np.any(res[~visible] != start[~visible])
 
-    exp, state, _ = train.load_experiment(str(trained["superres"]))
+    exp, state, _ = run_lib.load_experiment(str(trained["superres"]))
     low = np.asarray(data.downscale(shapes, 2))
     start, res = completion.complete(exp, state, low, None, noise=True, num_steps=10)
     # results are clipped to [0, 1]; where no voxel of a block was clipped CY is exact
@@ -85,7 +88,7 @@ def test_recover_and_superres_clis_write_results(trained, tmp_path):
     data.save_voxels(tmp_path / "in.npz", shapes)
     out = tmp_path / "rec"
     proc = run_cli(
-        "gvoxel.recover", f"--workdir={trained['recovery']}", f"--input={tmp_path / 'in.npz'}",
+        "gvoxel.cli.recover", f"--workdir={trained['recovery']}", f"--input={tmp_path / 'in.npz'}",
         "--corrupt=0.6", "--kind=half", f"--out={out}",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -101,7 +104,7 @@ def test_recover_and_superres_clis_write_results(trained, tmp_path):
 
     # the written mask drives a second recovery of the same inputs
     proc = run_cli(
-        "gvoxel.recover", f"--workdir={trained['recovery']}", f"--input={tmp_path / 'in.npz'}",
+        "gvoxel.cli.recover", f"--workdir={trained['recovery']}", f"--input={tmp_path / 'in.npz'}",
         f"--mask={out / 'mask.npz'}", f"--out={tmp_path / 'rec2'}",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -109,7 +112,7 @@ def test_recover_and_superres_clis_write_results(trained, tmp_path):
     data.save_voxels(tmp_path / "low.npz", data.downscale(shapes.astype(np.float32), 2))
     out = tmp_path / "sr"
     proc = run_cli(
-        "gvoxel.superres", f"--workdir={trained['superres']}",
+        "gvoxel.cli.superres", f"--workdir={trained['superres']}",
         f"--input={tmp_path / 'low.npz'}", f"--out={out}",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -128,18 +131,19 @@ def test_clis_refuse_bad_input_in_one_line(trained, tmp_path):
     data.save_voxels(tmp_path / "m.npz", np.zeros((3, 16, 16, 16), bool))
     rec, sr = trained["recovery"], trained["superres"]
     cases = [
-        ("gvoxel.recover", [f"--workdir={rec}", f"--input={tmp_path}/r16.npz"], "exactly one"),
-        ("gvoxel.recover", [f"--workdir={rec}", f"--input={tmp_path}/r8.npz", "--corrupt=.5"],
+        ("gvoxel.cli.recover", [f"--workdir={rec}", f"--input={tmp_path}/r16.npz"], "exactly one"),
+        ("gvoxel.cli.recover", [f"--workdir={rec}", f"--input={tmp_path}/r8.npz", "--corrupt=.5"],
          "trained at 16^3"),
-        ("gvoxel.recover", [f"--workdir={rec}", f"--input={tmp_path}/r16.npz", "--corrupt=1.5"],
+        ("gvoxel.cli.recover", [f"--workdir={rec}", f"--input={tmp_path}/r16.npz", "--corrupt=1.5"],
          "rho"),
-        ("gvoxel.recover", [f"--workdir={rec}", f"--input={tmp_path}/r16.npz",
+        ("gvoxel.cli.recover", [f"--workdir={rec}", f"--input={tmp_path}/r16.npz",
                             f"--mask={tmp_path}/m.npz"], "does not fit"),
-        ("gvoxel.recover", [f"--workdir={sr}", f"--input={tmp_path}/r16.npz", "--corrupt=.5"],
+        ("gvoxel.cli.recover", [f"--workdir={sr}", f"--input={tmp_path}/r16.npz", "--corrupt=.5"],
          "needs a 'recovery' model"),
-        ("gvoxel.superres", [f"--workdir={sr}", f"--input={tmp_path}/r8.npz.missing"], "no such"),
-        ("gvoxel.superres", [f"--workdir={sr}", f"--input={tmp_path}/m.npz", "--num=-1"], "--num"),
-        ("gvoxel.superres", [f"--workdir={sr}", f"--input={tmp_path}/m.npz", "--steps=0"],
+        ("gvoxel.cli.superres", [f"--workdir={sr}", f"--input={tmp_path}/r8.npz.x"], "no such"),
+        ("gvoxel.cli.superres", [f"--workdir={sr}", f"--input={tmp_path}/m.npz", "--num=-1"],
+         "--num"),
+        ("gvoxel.cli.superres", [f"--workdir={sr}", f"--input={tmp_path}/m.npz", "--steps=0"],
          "steps must be >= 1"),
     ]  # fmt: skip
     for module, args, needle in cases:
@@ -191,7 +195,7 @@ def test_briefly_trained_recovery_beats_zero_fill_on_boxes(tmp_path):
     )
     workdir = tmp_path / "run"
     train.train_and_evaluate(cfg, str(workdir))
-    exp, state, _ = train.load_experiment(str(workdir))
+    exp, state, _ = run_lib.load_experiment(str(workdir))
     test = random_boxes(np.random.default_rng(1), 16).astype(np.float32)
     visible = np.asarray(corruption.visible_mask(jax.random.PRNGKey(2), 16, 16, "random", 0.7))
     _, res = completion.complete(exp, state, visible, test)
@@ -201,7 +205,7 @@ def test_briefly_trained_recovery_beats_zero_fill_on_boxes(tmp_path):
 
 
 def test_trilinear_start_satisfies_the_condition_and_beats_block_copies():
-    from gvoxel.variants.conditional import SuperResolution
+    from gvoxel.variants.superres import SuperResolution
 
     shapes = data.load_voxels("bundled:bed64", resolution=32).voxels[:4].astype(np.float32)
     low = np.asarray(data.downscale(shapes, 4))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from jax import lax
 
-from gvoxel.conv import (
+from gvoxel.core.conv import (
     DENSE_DFT_MACS,
     IMPLS,
     MAX_DFT_ENTRIES,

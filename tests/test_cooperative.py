@@ -11,10 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gvoxel import generate, train
-from gvoxel import generator as gen
-from gvoxel.conv import conv3d
+from gvoxel import train
+from gvoxel.cli import generate
+from gvoxel.core import generator as gen
+from gvoxel.core.conv import conv3d
 from gvoxel.errors import ConfigError, InputError
+from gvoxel.experiment import run as run_lib
 from gvoxel.variants import cooperative
 from gvoxel.variants.base import DataInfo
 from gvoxel.variants.cooperative import Cooperative
@@ -53,10 +55,10 @@ def test_generator_maps_latents_to_grids_in_range():
 def test_generator_that_cannot_reach_the_resolution_is_a_config_error():
     cfg = coop_config(**{"generator.upsample": (1, 2, 2, 3)})
     with pytest.raises(ConfigError, match="does not divide the data resolution 16"):
-        train.Experiment(cfg, DataInfo(16, 16, 4), 1)
+        run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
     cfg = coop_config(**{"generator.upsample": (2, 2, 2)})
     with pytest.raises(ConfigError, match="needs 4 positive factors"):
-        train.Experiment(cfg, DataInfo(16, 16, 4), 1)
+        run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
 
 
 def test_generator_optimizer_sgd_steps_in_proportion_to_the_gradient():
@@ -64,7 +66,7 @@ def test_generator_optimizer_sgd_steps_in_proportion_to_the_gradient():
     # gradient's entries do; Adam's first step is lr × sign(gradient) for every entry
     def first_step(optimizer):
         cfg = coop_config(**{"generator.optimizer": optimizer, "generator.lr": 1e-4})
-        exp = train.Experiment(cfg, DataInfo(16, 16, 4), 1)
+        exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
         state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
         batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
         new, _ = jax.jit(exp.variant.train_step)(state, batch)
@@ -76,7 +78,7 @@ def test_generator_optimizer_sgd_steps_in_proportion_to_the_gradient():
     assert np.max(sgd) / np.median(sgd) > 3
     assert np.max(adam) / np.median(adam) < 1.5
     with pytest.raises(ConfigError, match="generator.optimizer must be 'adam' or 'sgd'"):
-        train.Experiment(coop_config(**{"generator.optimizer": "sdg"}), DataInfo(16, 16, 4), 1)
+        run_lib.Experiment(coop_config(**{"generator.optimizer": "sdg"}), DataInfo(16, 16, 4), 1)
 
 
 def toy_data(n=32, r=8, seed=0):
@@ -108,7 +110,7 @@ def test_mcmc_teaching_shrinks_the_revision():
     )
     data = toy_data()
     mean = data.mean(0)
-    exp = train.Experiment(cfg, DataInfo(8, len(data), 2), 1)
+    exp = run_lib.Experiment(cfg, DataInfo(8, len(data), 2), 1)
     state = exp.init_state(0, mean)
     step = jax.jit(exp.variant.train_step)
     revision = []
@@ -149,7 +151,7 @@ def test_generator_regresses_on_revisions_clipped_to_its_range():
             return y - 10.0
 
     cfg = coop_config()
-    exp = train.Experiment(cfg, DataInfo(16, 16, 4), 1)
+    exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
     v = exp.variant
     pushed = PushedDown(**{f.name: getattr(v, f.name) for f in dataclasses.fields(v)})
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
@@ -168,7 +170,7 @@ def test_generator_regresses_on_revisions_clipped_to_its_range():
 def _first_iteration(**overrides):
     """One training step of the smoke generator; returns the variant, both states and the
     regression loss of g before and after it on that step's own (Z, Ỹ) pairs."""
-    exp = train.Experiment(coop_config(**overrides), DataInfo(16, 16, 4), 1)
+    exp = run_lib.Experiment(coop_config(**overrides), DataInfo(16, 16, 4), 1)
     v = exp.variant
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
     batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
@@ -193,11 +195,11 @@ def test_more_regression_steps_fit_the_revisions_closer():
     np.testing.assert_array_equal(one["chains"], three["chains"])
     assert after3 < after1 < before1, (before1, after1, after3)
     with pytest.raises(ConfigError, match="generator.steps must be >= 1"):
-        train.Experiment(coop_config(**{"generator.steps": 0}), DataInfo(16, 16, 4), 1)
+        run_lib.Experiment(coop_config(**{"generator.steps": 0}), DataInfo(16, 16, 4), 1)
 
 
 def test_generator_warmup_trains_the_descriptor_alone():
-    exp = train.Experiment(
+    exp = run_lib.Experiment(
         coop_config(**{"generator.warmup": 1, "generator.steps": 2}), DataInfo(16, 16, 4), 1
     )
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
@@ -217,7 +219,7 @@ def test_latent_inference_finds_a_z_that_explains_the_revision():
     """generator.infer_steps: Langevin on Z under Ỹ = g(Z) + ε moves Z towards one whose g(Z)
     is the revision; the regression then uses (Z̃, Ỹ)."""
     cfg = coop_config(**{"generator.infer_steps": 30, "generator.infer_step_size": 0.05})
-    exp = train.Experiment(cfg, DataInfo(16, 16, 4), 1)
+    exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
     v = exp.variant
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
     gen = lambda z: v.generator.apply(  # noqa: E731
@@ -246,7 +248,7 @@ def smoke_run(tmp_path_factory):
 
 
 def test_interpolation_endpoints_are_the_generated_endpoints(smoke_run):
-    exp, state, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    exp, state, _ = run_lib.load_experiment(str(smoke_run), num_devices=1)
     v = exp.variant
     z = v.latents(jax.random.PRNGKey(3), 2)
     strip = jax.jit(v.generate)(state, generate.interpolation_latents(z[0], z[1], 5))
@@ -267,7 +269,7 @@ def test_smoke_trains_resumes_bit_exactly_and_samples(smoke_run, tmp_path):
     assert step_a == step_b == 4
     assert_states_equal(a, b)
     # Generator, batch statistics and both optimizers are in the checkpoint, and they moved.
-    exp = train.Experiment(coop_config(), DataInfo(16, 14, 3), 1)
+    exp = run_lib.Experiment(coop_config(), DataInfo(16, 14, 3), 1)
     init = exp.init_state(coop_config().seed, np.zeros((16,) * 3, np.float32))
     for key in ("gen_params", "gen_batch_stats", "gen_opt_state", "params"):
         moved = [
@@ -297,7 +299,7 @@ def test_generate_cli_samples_does_arithmetic_and_rejects_bad_input(smoke_run, t
     with np.load(out / "arithmetic.npz") as f:
         row = f["voxels"]
     assert row.shape == (1, 4, 16, 16, 16) and os.path.exists(out / "arithmetic.png")
-    exp, state, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    exp, state, _ = run_lib.load_experiment(str(smoke_run), num_devices=1)
     want = exp.variant.postprocess(
         state, exp.variant.generate(state, jnp.asarray(z[:1] - z[1:2] + z[2:]))
     )
@@ -328,17 +330,17 @@ def test_bad_latent_files_are_input_errors(tmp_path):
 def run_generate(*args):
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     return subprocess.run(
-        [sys.executable, "-m", "gvoxel.generate", *args],
+        [sys.executable, "-m", "gvoxel.cli.generate", *args],
         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
     )  # fmt: skip
 
 
 def test_warm_start_takes_a_trained_runs_descriptor_and_rejects_another_net(smoke_run, tmp_path):
     cfg = coop_config(**{"model.init_from": str(smoke_run)})
-    exp = train.Experiment(cfg, DataInfo(16, 14, 3), 1)
+    exp = run_lib.Experiment(cfg, DataInfo(16, 14, 3), 1)
     fresh = exp.init_state(cfg.seed, np.zeros((16,) * 3, np.float32))
-    warm = train.warm_start(exp, fresh, str(smoke_run))
-    _, source, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    warm = run_lib.warm_start(exp, fresh, str(smoke_run))
+    _, source, _ = run_lib.load_experiment(str(smoke_run), num_devices=1)
     assert_states_equal(warm["params"], source["params"])
     assert not np.array_equal(
         np.asarray(jax.tree.leaves(fresh["params"])[0]),

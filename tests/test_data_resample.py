@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gvoxel.data import downscale, load_voxels, resize, upscale
+from gvoxel.data import downscale, load_voxels, resize, split, upscale
 from gvoxel.errors import InputError
 
 
@@ -87,10 +87,9 @@ def test_load_voxels_downscales_by_block_maximum_when_asked():
 
 
 def test_a_downscale_typo_is_a_config_error_even_without_resampling():
-    from gvoxel import train
     from gvoxel.errors import ConfigError
     from tests.test_train import smoke_config
 
     cfg = smoke_config(**{"data.resolution": 0, "data.downscale": "maxx"})
     with pytest.raises(ConfigError, match="data.downscale must be one of"):
-        train.load_training_data(cfg)
+        split.training_set(cfg.data)

@@ -12,9 +12,9 @@ from scipy import ndimage
 
 from gvoxel.data import load_voxels
 from gvoxel.data.meshio import read_mesh
+from gvoxel.data.modelnet import format_summary, voxelize_folder
 from gvoxel.data.voxelizer import normalize_vertices, voxelize_mesh
 from gvoxel.errors import ConfigError, InputError
-from gvoxel.voxelize import format_summary, voxelize_folder
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "bathtub", "train")
 BATHTUBS = sorted(glob.glob(os.path.join(DATA, "*.off")))
@@ -188,7 +188,7 @@ def test_cli(tmp_path):
     (src / "bathtub" / "test" / "bad.off").write_bytes(b"")
     out = tmp_path / "o.npz"
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    cmd = [sys.executable, "-m", "gvoxel.voxelize", f"--src={src}", f"--out={out}"]
+    cmd = [sys.executable, "-m", "gvoxel.cli.voxelize", f"--src={src}", f"--out={out}"]
     ok = subprocess.run(
         cmd + ["--resolution=16"], capture_output=True, text=True, cwd=repo, timeout=120
     )

@@ -4,7 +4,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from gvoxel import draws
+from gvoxel.core import draws
 
 
 def test_flat_draws_equal_shaped_draws():

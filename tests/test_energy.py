@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gvoxel import energy, nets
+from gvoxel.core import energy, nets
 from gvoxel.errors import ConfigError
 
 

@@ -7,8 +7,11 @@ import jax
 import numpy as np
 import pytest
 
-from gvoxel import classify, data, features, nets, train
+from gvoxel import data, train
+from gvoxel.cli import classify
+from gvoxel.core import features, nets
 from gvoxel.errors import ConfigError, InputError
+from gvoxel.experiment import run as run_lib
 from gvoxel.metrics import logreg
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
@@ -74,7 +77,7 @@ def test_smoke_feature_classification_learns_a_separable_toy_problem(tmp_path):
     toy = toy_boxes(tmp_path / "toy.npz")
     cfg = smoke_config(**{"data.path": toy, "data.resolution": 0, "train.num_devices": 1})
     train.train_and_evaluate(cfg, str(tmp_path / "run"))
-    exp, state, _ = train.load_experiment(str(tmp_path / "run"), num_devices=1)
+    exp, state, _ = run_lib.load_experiment(str(tmp_path / "run"), num_devices=1)
     res = classify.classify(exp, jax.device_get(state), classification_config("smoke"))
     assert res["num"]["test"] == 10 and res["learned"]["feature_size"] == 128
     assert res["learned"]["test_accuracy"] >= 0.9

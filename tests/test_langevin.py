@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gvoxel import energy, langevin, projections
+from gvoxel.core import energy, langevin, projections
 
 
 def gaussian(mu, sigma):

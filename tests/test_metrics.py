@@ -93,10 +93,10 @@ def test_shipped_reference_classifier_verifies_and_separates_held_out_shapes():
 @pytest.mark.skipif(not reference.exists(reference.ASSET), reason="weights not shipped yet")
 def test_periodic_evaluator_scores_real_chairs_above_noise_on_its_schedule():
     from gvoxel import data
-    from gvoxel.default_config import base_config
+    from gvoxel.experiment.config import base_config
     from gvoxel.metrics import evaluators
 
-    cfg = evaluators.extend_config(base_config("synthesis"))
+    cfg = base_config("synthesis")
     cfg.data.max_examples = 60
     cfg.evals.every = 5
     cfg.evals.splits = 2

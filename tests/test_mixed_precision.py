@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gvoxel import energy, nets
+from gvoxel.core import energy, nets
 
 # Stated tolerance of model.dtype="bfloat16" (8-bit mantissa): relative L2 error of the
 # descriptor's f and of ∂E/∂Y below 2% on the paper-like nets at init scale.
@@ -42,7 +42,7 @@ def test_bfloat16_energy_and_gradient_within_tolerance():
 
 
 def test_bfloat16_jits_in_a_langevin_step():
-    from gvoxel import langevin
+    from gvoxel.core import langevin
 
     net = nets.Descriptor(layers=((4, 4, 2),), dtype=jnp.bfloat16)
     params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 8)))["params"]

@@ -10,9 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gvoxel import pipeline, train
-from gvoxel.data import downscale
+from gvoxel import train
+from gvoxel.data import downscale, split
 from gvoxel.errors import ConfigError
+from gvoxel.experiment import batches as pipeline
+from gvoxel.experiment import run as run_lib
 from gvoxel.variants import multigrid
 from gvoxel.variants.base import DataInfo
 
@@ -30,7 +32,7 @@ def mg_config(**overrides):
 def smoke_data():
     """The smoke run's training shapes (8³ beds) and its data mean."""
     cfg = mg_config()
-    voxels = train.load_training_data(cfg).voxels
+    voxels = split.training_set(cfg.data).voxels
     return voxels, pipeline.data_mean(voxels, cfg.data.mean)
 
 
@@ -47,14 +49,14 @@ def smoke_data():
 def test_bad_grid_lists_are_config_errors(grids, needle):
     cfg = mg_config(**{"multigrid.grids": grids})
     with pytest.raises(ConfigError) as e:
-        train.Experiment(cfg, DataInfo(8, 16, 4), 1)
+        run_lib.Experiment(cfg, DataInfo(8, 16, 4), 1)
     assert needle in str(e.value)
 
 
 def test_nets_must_match_the_grids():
     cfg = mg_config(**{"multigrid.nets": ("4@2/1",)})
     with pytest.raises(ConfigError, match="1 entries for the 2 grids above 1³"):
-        train.Experiment(cfg, DataInfo(8, 16, 4), 1)
+        run_lib.Experiment(cfg, DataInfo(8, 16, 4), 1)
 
 
 def test_bad_grid_list_on_the_command_line_is_one_line():
@@ -66,7 +68,7 @@ def test_bad_grid_list_on_the_command_line_is_one_line():
 
 def test_histogram_reproduces_the_1cube_statistics():
     voxels, _ = smoke_data()
-    full = train.load_training_data(mg_config(**{"data.max_examples": 0})).voxels
+    full = split.training_set(mg_config(**{"data.max_examples": 0}).data).voxels
     for data in (voxels, full):
         values = downscale(data, 8).reshape(-1)  # the shapes' 1³ values (occupied fractions)
         counts = multigrid.add_to_histogram(jnp.zeros(100, jnp.int32), jnp.asarray(values))
@@ -83,7 +85,7 @@ def test_histogram_reproduces_the_1cube_statistics():
 
 def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free():
     voxels, mean = smoke_data()
-    exp = train.Experiment(mg_config(), DataInfo(8, len(voxels), 4), 1)
+    exp = run_lib.Experiment(mg_config(), DataInfo(8, len(voxels), 4), 1)
     v = exp.variant
     state = exp.init_state(0, mean)
     means = v.means(state["data_mean"])
@@ -125,7 +127,7 @@ def test_smoke_trains_every_grid_and_resumes_bit_exactly(smoke_run, tmp_path):
 
     # Every grid's θ and Adam state moved; the histogram counted each training shape once.
     voxels, mean = smoke_data()
-    exp = train.Experiment(mg_config(), DataInfo(8, len(voxels), 4), 1)
+    exp = run_lib.Experiment(mg_config(), DataInfo(8, len(voxels), 4), 1)
     init = exp.init_state(mg_config().seed, mean)
     assert set(a["params"]) == set(a["opt_state"]) == {"grid4", "grid8"}
     for key in ("params", "opt_state"):
@@ -142,7 +144,7 @@ def test_smoke_trains_every_grid_and_resumes_bit_exactly(smoke_run, tmp_path):
 
 def test_sample_cli_draws_every_grid_from_scratch(smoke_run, tmp_path):
     out = tmp_path / "fresh"
-    proc = run_cli("gvoxel.sample", f"--workdir={smoke_run}", f"--out={out}", "--num=3")
+    proc = run_cli("gvoxel.cli.sample", f"--workdir={smoke_run}", f"--out={out}", "--num=3")
     assert proc.returncode == 0, proc.stderr[-2000:]
     for name, r in (("grid4", 4), ("samples", 8)):
         with np.load(out / f"{name}.npz") as f:
@@ -151,7 +153,7 @@ def test_sample_cli_draws_every_grid_from_scratch(smoke_run, tmp_path):
         assert os.path.exists(out / f"{name}.png")
 
     # In-process: every level comes back, and different keys give different samples.
-    exp, state, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    exp, state, _ = run_lib.load_experiment(str(smoke_run), num_devices=1)
     synth = jax.jit(exp.variant.synthesize, static_argnums=(2, 3))
     a = synth(state, jax.random.PRNGKey(0), 2, 3)
     b = synth(state, jax.random.PRNGKey(1), 2, 3)
@@ -160,10 +162,10 @@ def test_sample_cli_draws_every_grid_from_scratch(smoke_run, tmp_path):
 
 
 def test_polish_moves_only_the_finest_written_grid(smoke_run):
-    exp, state, _ = train.load_experiment(str(smoke_run), num_devices=1)
+    exp, state, _ = run_lib.load_experiment(str(smoke_run), num_devices=1)
     plain = exp.variant.synthesize(state, jax.random.PRNGKey(0), 2, 3)
     polished_cfg = mg_config(**{"sampler.polish_steps": 5})
-    polished_exp = train.Experiment(polished_cfg, exp.info, 1)
+    polished_exp = run_lib.Experiment(polished_cfg, exp.info, 1)
     polished = polished_exp.variant.synthesize(state, jax.random.PRNGKey(0), 2, 3)
     np.testing.assert_array_equal(plain["grid4"], polished["grid4"])
     assert float(jnp.abs(plain["samples"] - polished["samples"]).max()) > 1e-3
@@ -178,7 +180,7 @@ def test_sharded_step_equals_single_device():
     batches = pipeline.Batches(voxels - mean, 4, 0)
     states = {}
     for n in (1, 4):
-        exp = train.Experiment(cfg, DataInfo(8, len(voxels), 4), n)
+        exp = run_lib.Experiment(cfg, DataInfo(8, len(voxels), 4), n)
         state, step = exp.init_state(0, mean), exp.jit_train_step()
         for i in range(2):
             state, _ = step(state, batches.batch(i))

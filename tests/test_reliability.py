@@ -12,7 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gvoxel import checkpoint, train
+from gvoxel import train
+from gvoxel.experiment import checkpoint
+from gvoxel.experiment import run as run_lib
 from gvoxel.variants.synthesis import Synthesis
 from tests.test_train import assert_states_equal, final_state, smoke_config
 
@@ -103,7 +105,7 @@ def _nan_at(step_no, only_above_step_size=None):
         new_state, metrics = original(self, state, batch)
         hit = state["step"] + 1 == step_no
         if only_above_step_size is not None:
-            hit = hit & (self.sampler.step_size > only_above_step_size)
+            hit = hit & (self.model.sampler.step_size > only_above_step_size)
         metrics = dict(metrics, energy_syn=jnp.where(hit, jnp.nan, metrics["energy_syn"]))
         return new_state, metrics
 
@@ -128,6 +130,6 @@ def test_persistent_nan_stops_with_a_clear_message_and_keeps_checkpoints(tmp_pat
         r"2 rollback\(s\).*latest: 2",
     ):
         train.train_and_evaluate(cfg, str(tmp_path))
-    _, state, step = train.load_experiment(str(tmp_path))
+    _, state, step = run_lib.load_experiment(str(tmp_path))
     assert step == 2
     assert all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(state))

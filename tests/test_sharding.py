@@ -7,6 +7,7 @@ import pytest
 
 from gvoxel import train
 from gvoxel.errors import ConfigError
+from gvoxel.experiment import run as run_lib
 from tests.test_train import smoke_config
 
 pytestmark = pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 (simulated) devices")
@@ -18,7 +19,7 @@ def test_sharded_training_equals_single_device_and_restores_on_fewer(tmp_path):
         # one iteration: after it, a ±lr parameter difference (below) changes later gradients
         cfg = smoke_config(**{"train.num_iters": 1, "train.num_devices": n})
         train.train_and_evaluate(cfg, str(tmp_path / f"d{n}"))
-        exp, state, step = train.load_experiment(str(tmp_path / f"d{n}"), num_devices=n)
+        exp, state, step = run_lib.load_experiment(str(tmp_path / f"d{n}"), num_devices=n)
         assert step == 1
         runs[n] = jax.device_get(state)
         if n == 4:
@@ -38,7 +39,7 @@ def test_sharded_training_equals_single_device_and_restores_on_fewer(tmp_path):
 
     # A checkpoint written on 4 devices restores onto 1 and 2.
     for n in (1, 2):
-        _, state, _ = train.load_experiment(str(tmp_path / "d4"), num_devices=n)
+        _, state, _ = run_lib.load_experiment(str(tmp_path / "d4"), num_devices=n)
         assert len(state["chains"].sharding.device_set) == n
         for a, b in zip(jax.tree.leaves(jax.device_get(state)), jax.tree.leaves(runs[4])):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
@@ -62,8 +63,8 @@ def test_several_steps_per_dispatch_equal_one_at_a_time(tmp_path):
     )
     train.train_and_evaluate(one, str(tmp_path / "one"))
     train.train_and_evaluate(two, str(tmp_path / "two"))
-    a = jax.device_get(train.load_experiment(str(tmp_path / "one"))[1])
-    b = jax.device_get(train.load_experiment(str(tmp_path / "two"))[1])
+    a = jax.device_get(run_lib.load_experiment(str(tmp_path / "one"))[1])
+    b = jax.device_get(run_lib.load_experiment(str(tmp_path / "two"))[1])
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)
 
@@ -75,7 +76,8 @@ def test_fft_conv_splits_its_rows_over_the_mesh(impl):
     matmuls), and values and gradients equal one device's."""
     from jax.sharding import NamedSharding, PartitionSpec
 
-    from gvoxel import conv, sharding
+    from gvoxel.core import conv
+    from gvoxel.experiment import sharding
 
     kx, kw = jax.random.split(jax.random.PRNGKey(0))
     x = jax.random.normal(kx, (8, 12, 12, 12, 2))

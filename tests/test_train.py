@@ -7,7 +7,10 @@ import jax
 import numpy as np
 import pytest
 
-from gvoxel import checkpoint, train
+from gvoxel import train
+from gvoxel.data import split
+from gvoxel.experiment import checkpoint
+from gvoxel.experiment import run as run_lib
 from gvoxel.variants.base import DataInfo
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "configs")
@@ -30,7 +33,7 @@ def smoke_config(name="synthesis", **overrides):
 
 
 def final_state(workdir):
-    _, state, step = train.load_experiment(str(workdir))
+    _, state, step = run_lib.load_experiment(str(workdir))
     return step, jax.device_get(state)
 
 
@@ -63,8 +66,8 @@ def test_smoke_trains_writes_outputs_and_resumes_bit_exactly(tmp_path):
 
 def test_train_step_traces_once(tmp_path):
     cfg = smoke_config(**{"train.num_devices": 1})
-    ds = train.load_training_data(cfg)
-    exp = train.Experiment(cfg, DataInfo(ds.resolution, len(ds.voxels), 4))
+    ds = split.training_set(cfg.data)
+    exp = run_lib.Experiment(cfg, DataInfo(ds.resolution, len(ds.voxels), 4))
     state = exp.init_state(0, np.zeros((ds.resolution,) * 3, np.float32))
     step = jax.jit(chex.assert_max_traces(exp.variant.train_step, n=1))
     batch = {"voxels": ds.voxels[:4], "labels": ds.labels[:4]}
@@ -92,7 +95,8 @@ def test_polish_steps_descend_the_written_samples_only():
     """`sampler.polish_steps` writes noise-free descents of the chains; chains stay as they are."""
     import jax.numpy as jnp
 
-    from gvoxel import energy, variants
+    from gvoxel import variants
+    from gvoxel.core import ebm, energy
 
     plain = variants.get(smoke_config(), DataInfo(16, 16, 4))
     polished = variants.get(smoke_config(**{"sampler.polish_steps": 5}), DataInfo(16, 16, 4))
@@ -100,7 +104,7 @@ def test_polish_steps_descend_the_written_samples_only():
     chains = np.asarray(state["chains"])
 
     np.testing.assert_array_equal(
-        plain.outputs(state)["samples"], plain.postprocess(state, state["chains"])
+        plain.outputs(state)["samples"], ebm.postprocess(state["chains"], state["data_mean"])
     )
     out = polished.outputs(state)["samples"]
     np.testing.assert_array_equal(np.asarray(state["chains"]), chains)
@@ -109,7 +113,7 @@ def test_polish_steps_descend_the_written_samples_only():
     # the polished samples sit lower in energy than the chains they came from
     def mean_energy(samples):
         y = jnp.asarray(samples) - state["data_mean"]
-        return float(jnp.mean(energy.energy(plain.descriptor_fn, state["params"], y)))
+        return float(jnp.mean(energy.energy(plain.model.descriptor_fn, state["params"], y)))
 
     assert mean_energy(out) < mean_energy(plain.outputs(state)["samples"])
 
@@ -118,7 +122,8 @@ def test_older_saved_config_gains_new_keys_and_still_resumes():
     """A workdir saved before a key existed loads with its default and resumes unrefused."""
     import json
 
-    from gvoxel import config_utils, default_config
+    from gvoxel.experiment import config as config_utils
+    from gvoxel.experiment import config as default_config
 
     current = default_config.base_config("synthesis")
     saved = json.loads(config_utils.to_json(current))

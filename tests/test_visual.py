@@ -12,8 +12,14 @@ from PIL import Image
 
 from gvoxel.data import load_voxels
 from gvoxel.errors import InputError
-from gvoxel.render import render_file
-from gvoxel.visual import export_meshes, grid_to_mesh, save_montage, save_rows, write_samples
+from gvoxel.visual import (
+    export_meshes,
+    grid_to_mesh,
+    render_file,
+    save_montage,
+    save_rows,
+    write_samples,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -133,7 +139,7 @@ def test_render_file_and_cli(tmp_path):
     assert res["grids"] == 3 and res["total"] == 789 and len(res["meshes"]) == 3
     assert os.path.exists(tmp_path / "c.png")
     proc = subprocess.run(
-        [sys.executable, "-m", "gvoxel.render", f"--input={tmp_path / 'nope.npz'}",
+        [sys.executable, "-m", "gvoxel.cli.render", f"--input={tmp_path / 'nope.npz'}",
          f"--out={tmp_path / 'x.png'}"],
         capture_output=True, text=True, cwd=REPO, timeout=120,
     )  # fmt: skip

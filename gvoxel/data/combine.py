@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from gvoxel.data.dataset import VoxelDataset
 from gvoxel.errors import InputError
 
 SEPARATOR = "+"
@@ -28,15 +29,9 @@ def part_paths(path: str) -> list[str]:
     return [p if p.startswith("bundled:") or not prefix else prefix + p for p in parts]
 
 
-def load_combined(path: str, category=None, resolution=None, downscale="mean"):
-    from gvoxel.data.dataset import VoxelDataset, load_voxels
-
-    parts = [load_voxels(p, resolution=resolution, downscale=downscale) for p in part_paths(path)]
-    r = int(resolution or parts[0].resolution)
-    parts = [
-        load_voxels(p, resolution=r, downscale=downscale) if d.resolution != r else d
-        for p, d in zip(part_paths(path), parts, strict=True)
-    ]
+def concat(parts, path: str, category=None):
+    """One labelled VoxelDataset of the loaded `parts` (each at one resolution already);
+    labels renumbered in order, `category` keeps one of them."""
     categories, labels = [], []
     for d in parts:
         offset = len(categories)

@@ -2,27 +2,18 @@
 every `evals.every` iterations the loop's current samples are scored with the reference
 classifier and logged with the other metrics as eval/..., so quality is seen to rise.
 
-Config keys (`extend_config`): evals.every (0 = off), evals.reference ('bundled' or a
-classifier workdir), evals.category (the intended category; '' = the data's only one),
+Config keys (gvoxel.experiment.config): evals.every (0 = off), evals.reference ('bundled' or
+a classifier workdir), evals.category (the intended category; '' = the data's only one),
 evals.splits (Inception-score splits), evals.fid (FID against the training shapes).
 """
 
 from __future__ import annotations
 
-import ml_collections
 import numpy as np
 
+from gvoxel.data import split
 from gvoxel.errors import ConfigError
-
-
-def extend_config(c):
-    c.evals = ml_collections.ConfigDict()
-    c.evals.every = 0
-    c.evals.reference = "bundled"
-    c.evals.category = ""
-    c.evals.splits = 10
-    c.evals.fid = True
-    return c
+from gvoxel.metrics import reference, suite
 
 
 def intended_category(config, categories) -> str:
@@ -47,11 +38,8 @@ def make_evaluator(config):
     cache = {}
 
     def setup():
-        from gvoxel import train
-        from gvoxel.metrics import reference
-
         ref = reference.Reference(e.reference)
-        real = train.load_training_data(config)
+        real = split.training_set(config.data)
         label = ref.label(intended_category(config, real.categories))
         feats = ref.predict(real.voxels)[1] if e.fid else None
         cache.update(ref=ref, label=label, real_feats=feats)
@@ -61,8 +49,6 @@ def make_evaluator(config):
             return None
         if not cache:
             setup()
-        from gvoxel.metrics import suite
-
         samples = np.asarray(samples, np.float32)
         scores = suite.score(
             cache["ref"], samples, cache["label"], int(e.splits), cache["real_feats"]

@@ -10,8 +10,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from gvoxel.data import resize
+from gvoxel.core.resample import resize
+from gvoxel.data import split
 from gvoxel.errors import InputError
+from gvoxel.experiment.run import load_experiment
 
 ASSET = Path(__file__).resolve().parent.parent / "assets" / "reference_classifier"
 SUMS = "SHA256SUMS"
@@ -59,12 +61,10 @@ class Reference:
     """Batched softmax probabilities and features of a trained classifier."""
 
     def __init__(self, workdir: str = BUNDLED, batch_size: int = 64):
-        from gvoxel import train  # heavy; only when a reference is really loaded
-
         if workdir == BUNDLED:
             workdir = str(ASSET)
             verify_checksums(workdir)
-        exp, state, step = train.load_experiment(workdir, num_devices=1)
+        exp, state, step = load_experiment(workdir, num_devices=1)
         if exp.config.variant != "classifier":
             raise InputError(f"{workdir} is a {exp.config.variant!r} run, not a classifier")
         self.workdir = workdir
@@ -112,16 +112,8 @@ class Reference:
 
 
 def held_out_set(config):
-    """The validation split a run's config held out of training (same path, seed, fraction)."""
-    from gvoxel import data
-
-    ds = data.load_voxels(
-        config.data.path,
-        category=config.data.category or None,
-        resolution=config.data.resolution or None,
-        downscale=config.data.downscale,
-    )
-    return ds.split_train_val(config.data.val_fraction, config.data.seed)
+    """(training, validation) split of the run that trained `config`'s classifier."""
+    return split.train_val(config.data)
 
 
 def accuracy(ref: Reference, dataset) -> float:

@@ -1,9 +1,7 @@
-"""Model variants run by the one training loop (gvoxel.train). A variant supplies the model,
-its loss and its sampler; the loop supplies data, jit/sharding, checkpoints and outputs.
-
-A variant module defines a class with `from_config(config, data_info)`, `init(rng, mean)`,
-`train_step(state, batch) -> (state, metrics)`, `outputs(state) -> {name: grids}`,
-`sharded_keys`, and may define `extend_config(c)` to add its own config keys.
+"""The paper's algorithms, one per module, run by the one training loop (gvoxel.train). A
+variant supplies the model, its loss and its sampler (the contract: variants.base.Variant,
+with optional capabilities); the loop supplies data, jit/sharding, checkpoints and outputs.
+A variant module may define `extend_config(c)` to add its own config keys.
 """
 
 from __future__ import annotations
@@ -15,8 +13,8 @@ from gvoxel.errors import ConfigError
 # name -> (module, class)
 REGISTRY = {
     "synthesis": ("gvoxel.variants.synthesis", "Synthesis"),
-    "recovery": ("gvoxel.variants.conditional", "Recovery"),
-    "superres": ("gvoxel.variants.conditional", "SuperResolution"),
+    "recovery": ("gvoxel.variants.recovery", "Recovery"),
+    "superres": ("gvoxel.variants.superres", "SuperResolution"),
     "cooperative": ("gvoxel.variants.cooperative", "Cooperative"),
     "multigrid": ("gvoxel.variants.multigrid", "MultiGrid"),
     "classifier": ("gvoxel.variants.classifier", "Classifier"),

@@ -1,14 +1,19 @@
-"""What every variant shares: static facts about the data, the optimizer, the descriptor."""
+"""The variant contract (blackjax / vdm style): what the training loop needs of every paper
+algorithm, the optional capabilities a variant may have, and the builders of what they share
+(the descriptor, the optimizer, the energy model) from a config."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import jax.numpy as jnp
 import optax
 
-from gvoxel import nets
+from gvoxel.core import ebm, nets
 from gvoxel.errors import ConfigError
+
+State = dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,6 +21,90 @@ class DataInfo:
     resolution: int
     num_train: int
     steps_per_epoch: int
+
+
+@runtime_checkable
+class Variant(Protocol):
+    """What the loop runs: `init` and `train_step` are pure (the loop jits them),
+    `sharded_keys` names the state entries split over the devices (one row per chain)."""
+
+    sharded_keys: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def from_config(cls, config, info: DataInfo) -> Variant: ...
+
+    def init(self, rng, data_mean) -> State: ...
+
+    def train_step(self, state: State, batch) -> tuple[State, dict]: ...
+
+    def outputs(self, state: State) -> dict:
+        """{name: soft occupancy grids} written with every sample montage."""
+        ...
+
+
+@runtime_checkable
+class DrawsSamples(Protocol):
+    """Draws fresh shapes (gvoxel sample)."""
+
+    def synthesize(self, state, rng, num: int, num_steps: int, noise=True): ...
+
+    def continue_chains(self, state, rng, y, num_steps: int, noise=True): ...
+
+
+@runtime_checkable
+class CompletesInput(Protocol):
+    """Completes a partial input: the known part fixed, the rest sampled (recover, superres)."""
+
+    test_noise: bool
+    batch_size: int
+
+    def complete(self, params, rng, cond, y, data_mean, num_steps: int, noise): ...
+
+    def binarize(self, cond, result): ...
+
+
+@runtime_checkable
+class HasFeatures(Protocol):
+    """Has descriptor features for classification (§6.5)."""
+
+    descriptor: nets.Descriptor
+
+
+@runtime_checkable
+class HasGenerator(Protocol):
+    """Has a one-pass generator g(Z) (gvoxel generate)."""
+
+    latent_dim: int
+
+    def generate(self, state, z): ...
+
+    def latents(self, rng, n: int): ...
+
+    def refine(self, state, rng, y, num_steps: int, noise=True): ...
+
+
+CAPABILITIES = {
+    "draw fresh samples": DrawsSamples,
+    "complete a partial input": CompletesInput,
+    "give descriptor features": HasFeatures,
+    "generate from latents": HasGenerator,
+}
+
+
+def capabilities(variant) -> list[str]:
+    return [name for name, proto in CAPABILITIES.items() if isinstance(variant, proto)]
+
+
+def require(variant, name: str, capability: str):
+    """`variant` (a `name` run) unchanged if it has `capability`, else one ConfigError line
+    naming what it can do."""
+    if not isinstance(variant, CAPABILITIES[capability]):
+        can = ", ".join(capabilities(variant)) or "train only"
+        raise ConfigError(f"a {name!r} run cannot {capability} (it can: {can})")
+    return variant
+
+
+# -- what the variants build from a config --------------------------------------------------
 
 
 def optimizer(cfg, steps_per_epoch: int) -> optax.GradientTransformation:
@@ -31,15 +120,40 @@ def optimizer(cfg, steps_per_epoch: int) -> optax.GradientTransformation:
     return optax.MultiSteps(tx, every_k_schedule=every) if every > 1 else tx
 
 
-def descriptor(model_cfg) -> nets.Descriptor:
+def descriptor(model_cfg, layers=None) -> nets.Descriptor:
+    """The config's descriptor; `layers` replaces model.net (multi-grid: one net per grid)."""
     dtype = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}.get(model_cfg.dtype)
     if dtype is None:
         raise ConfigError(f"model.dtype must be 'float32' or 'bfloat16', got {model_cfg.dtype!r}")
     return nets.Descriptor(
-        layers=nets.resolve_layers(model_cfg.net),
+        layers=nets.resolve_layers(model_cfg.net if layers is None else layers),
         init_std=model_cfg.init_std,
         conv_impl=model_cfg.conv_impl,
         dtype=dtype,
         head=model_cfg.get("head", "fc"),
         activation=model_cfg.get("activation", "relu"),
+    )
+
+
+def sampler_settings(s) -> ebm.SamplerSettings:
+    return ebm.SamplerSettings(
+        int(s.steps),
+        float(s.step_size),
+        float(s.temperature),
+        int(s.noise_off_iter),
+        bool(s.mala),
+        bool(s.persistent),
+        float(s.init_std),
+        float(s.reference_std),
+        int(s.polish_steps),
+    )
+
+
+def energy_model(config, info: DataInfo, net=None, resolution=None) -> ebm.EnergyModel:
+    """The config's EBM at the data resolution (or `resolution`, with descriptor `net`)."""
+    return ebm.EnergyModel(
+        descriptor=descriptor(config.model, net),
+        sampler=sampler_settings(config.sampler),
+        tx=optimizer(config.optim, info.steps_per_epoch),
+        resolution=int(resolution or info.resolution),
     )

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from gvoxel import draws
+from gvoxel.core import draws
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
 

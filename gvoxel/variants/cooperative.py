@@ -23,11 +23,10 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from gvoxel import draws, energy, langevin
-from gvoxel import generator as gen
+from gvoxel.core import draws, ebm, langevin
+from gvoxel.core import generator as gen
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
-from gvoxel.variants.synthesis import Synthesis
 
 
 def extend_config(c: ml_collections.ConfigDict) -> None:
@@ -51,10 +50,6 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     g.b1 = 0.6
     g.b2 = 0.999
     c.generator = g
-
-
-def _sum_sq(x):
-    return jnp.sum(jnp.square(x).reshape(x.shape[0], -1), axis=-1)
 
 
 def _pairwise(y, fn):
@@ -86,7 +81,8 @@ def _contraction(y, revised):
 
 @dataclasses.dataclass(frozen=True)
 class Cooperative:
-    core: Synthesis  # the descriptor, its Langevin sampler and optimizer
+    model: ebm.EnergyModel  # the descriptor, its Langevin sampler and optimizer
+    num_chains: int
     generator: gen.Generator
     gen_tx: optax.GradientTransformation
     latent_dim: int
@@ -95,7 +91,7 @@ class Cooperative:
     regress_steps: int = 1
     infer_steps: int = 0
     infer_step_size: float = 0.1
-    # chains: the last revisions Ỹ (so gvoxel.sample --init=chains continues them);
+    # chains: the last revisions Ỹ (so gvoxel sample --init=chains continues them);
     # generated: the g(Z) they started from. Both per chain, split over devices.
     sharded_keys = ("chains", "generated")
 
@@ -137,7 +133,8 @@ class Cooperative:
             else optax.sgd(lr)
         )
         return cls(
-            core=Synthesis.from_config(config, info),
+            model=base.energy_model(config, info),
+            num_chains=int(config.sampler.num_chains),
             generator=gen.Generator(
                 resolution=info.resolution,
                 channels=channels,
@@ -157,10 +154,6 @@ class Cooperative:
         )
 
     # -- pure functions -------------------------------------------------------------------
-
-    @property
-    def num_chains(self):
-        return self.core.num_chains
 
     def latents(self, rng, n):
         return jax.random.normal(rng, (n, self.latent_dim))
@@ -183,17 +176,15 @@ class Cooperative:
     def refine(self, state, rng, y, num_steps, noise=True):
         """Mode seeking from y ([−1, 1]): `num_steps` Langevin steps of the descriptor."""
         d = self.to_descriptor(state, y)
-        chain, _ = self.core.langevin(state["params"], rng, d, num_steps, noise)
+        chain, _ = self.model.langevin(state["params"], rng, d, num_steps, noise)
         return self.from_descriptor(state, chain.position)
 
     def init(self, rng, data_mean):
         k_d, k_g, k_z, rng = jax.random.split(rng, 4)
-        params = self.core.descriptor.init(k_d, jnp.zeros(self.core.shape(1)))["params"]
         variables = self.generator.init(k_g, jnp.zeros((1, self.latent_dim)), train=False)
         state = {
             "step": jnp.zeros((), jnp.int32),
-            "params": params,
-            "opt_state": self.core.tx.init(params),
+            **self.model.init(k_d),
             "gen_params": variables["params"],
             "gen_batch_stats": variables["batch_stats"],
             "gen_opt_state": self.gen_tx.init(variables["params"]),
@@ -222,18 +213,15 @@ class Cooperative:
         y_hat = y_gen + self.output_noise * draws.normal(k_eps, y_gen.shape)
 
         # Mode seeking: the descriptor revises Ŷ; no gradient of θ or α flows through it.
-        s = self.core.sampler
-        noise = (s.noise_off_iter < 0) | (state["step"] < s.noise_off_iter)
-        revised = self.refine(state, k_lang, y_hat, s.num_steps, noise)
+        m = self.model
+        noise = m.noise_on(state["step"])
+        revised = self.refine(state, k_lang, y_hat, m.sampler.num_steps, noise)
         revised = jax.lax.stop_gradient(revised)
 
         # Mode shifting, eq. (7): the revisions are the synthesized examples.
-        params = state["params"]
-        (loss, (f_obs, f_syn)), grads = jax.value_and_grad(
-            energy.mode_shifting_loss, argnums=1, has_aux=True
-        )(self.core.descriptor_fn, params, observed, self.to_descriptor(state, revised))
-        updates, opt_state = self.core.tx.update(grads, state["opt_state"], params)
-        params = optax.apply_updates(params, updates)
+        params, opt_state, _, metrics = m.mode_shifting(
+            state["params"], state["opt_state"], observed, self.to_descriptor(state, revised)
+        )
 
         # Learning from the revision, eq. (17): α ← α + γ Σ (Ỹ − g(Z)) ∂g/∂α / σ², i.e.
         # descent on Σ‖Ỹ − g(Z)‖² / (2σ²), averaged over the chains.
@@ -275,16 +263,12 @@ class Cooperative:
                 again, (gen_params, gen_opt_state, batch_stats), None, self.regress_steps - 1
             )
 
-        dist = jnp.sqrt(_sum_sq(residual))
-        metrics = {
-            "loss": loss,
-            "f_obs": jnp.mean(f_obs),
-            "f_syn": jnp.mean(f_syn),
-            "gen_loss": jnp.mean(_sum_sq(residual)) / (2 * self.sigma**2),
+        dist = jnp.sqrt(ebm.sum_sq(residual))
+        metrics.update({
+            "gen_loss": jnp.mean(ebm.sum_sq(residual)) / (2 * self.sigma**2),
             "revision": jnp.mean(dist),  # ‖Ỹ − g(Z)‖, what MCMC teaching drives down
             # read by the loop's guard, in the descriptor's domain like Synthesis's
-            "sample_norm": jnp.sqrt(jnp.mean(_sum_sq(self.to_descriptor(state, revised)))),
-            "grad_norm": optax.global_norm(grads),
+            "sample_norm": jnp.sqrt(jnp.mean(ebm.sum_sq(self.to_descriptor(state, revised)))),
             "gen_grad_norm": optax.global_norm(gen_grads),
             "occupancy_gen": jnp.mean(y_gen > 0),
             # diversity over Z: revisions that contract g's shapes to one regress g onto it
@@ -292,9 +276,9 @@ class Cooperative:
             "contraction": _contraction(y_gen, residual + y_gen),
             "iou_gen": _pairwise((y_gen > 0).astype(jnp.float32), _iou),
             "occupancy_obs": jnp.mean(observed + state["data_mean"] > 0.5),
-        }
+        })  # fmt: skip
         if self.infer_steps:  # ‖Ỹ − g(Z̃)‖: how much of the revision the inferred Z̃ explains
-            metrics["revision_inferred"] = jnp.mean(jnp.sqrt(_sum_sq(target - y_fit)))
+            metrics["revision_inferred"] = jnp.mean(jnp.sqrt(ebm.sum_sq(target - y_fit)))
         new_state = dict(
             state,
             step=state["step"] + 1,
@@ -317,7 +301,7 @@ class Cooperative:
         def energy_and_grad(z):  # −log p(Z | Ỹ) per chain, up to a constant
             def total(z):
                 y = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])[0]
-                e = _sum_sq(target - y) / (2 * self.sigma**2) + 0.5 * _sum_sq(z)
+                e = ebm.sum_sq(target - y) / (2 * self.sigma**2) + 0.5 * ebm.sum_sq(z)
                 return jnp.sum(e), e
 
             (_, e), g = jax.value_and_grad(total, has_aux=True)(z)
@@ -333,7 +317,7 @@ class Cooperative:
         )
         return jax.lax.stop_gradient(chain.position)
 
-    # -- sampling (gvoxel.sample / gvoxel.generate) -----------------------------------------
+    # -- sampling (gvoxel sample / gvoxel generate) -----------------------------------------
 
     def synthesize(self, state, rng, num, num_steps, noise=True):
         """g(Z) for fresh Z, revised by `num_steps` Langevin steps; grids in [0, 1]."""

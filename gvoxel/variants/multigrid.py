@@ -34,11 +34,9 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from gvoxel import energy, nets
-from gvoxel.data import resample
+from gvoxel.core import ebm, resample
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
-from gvoxel.variants.synthesis import Synthesis, _polish
 
 # §6.6 descriptor of each grid by its resolution: filters@kernel/stride, then fc.
 PAPER_NETS = {
@@ -103,17 +101,13 @@ def draw_from_histogram(rng, counts, n: int):
     return (idx + jax.random.uniform(k_pos, (n,))) / bins
 
 
-def _sum_sq(x):
-    return jnp.sum(jnp.square(x).reshape(x.shape[0], -1), axis=-1)
-
-
 @dataclasses.dataclass(frozen=True)
 class MultiGrid:
-    levels: tuple[Synthesis, ...]  # grid s = 1…S: descriptor f_s, sampler, optimizer
+    levels: tuple[ebm.EnergyModel, ...]  # grid s = 1…S: descriptor f_s, sampler, optimizer
     grids: tuple[int, ...]  # r_0 = 1, …, r_S = R
     num_bins: int
     batch_size: int  # one chain per training example
-    # chains: the finest grid's last chains (gvoxel.sample --init=chains continues them);
+    # chains: the finest grid's last chains (gvoxel sample --init=chains continues them);
     # coarse_chains: the coarser grids', by name. Both one per example, split over devices.
     sharded_keys = ("chains", "coarse_chains")
 
@@ -136,14 +130,8 @@ class MultiGrid:
                 f"multigrid runs one chain per training example: sampler.num_chains "
                 f"({config.sampler.num_chains}) must equal train.batch_size ({batch})"
             )
-        core = Synthesis.from_config(config, info)
         levels = tuple(
-            dataclasses.replace(
-                core,
-                descriptor=base.descriptor(config.model).clone(layers=nets.resolve_layers(net)),
-                info=dataclasses.replace(info, resolution=r),
-                num_chains=batch,
-            )
+            base.energy_model(config, info, net=net, resolution=r)
             for r, net in zip(grids[1:], specs)
         )
         return cls(levels=levels, grids=grids, num_bins=bins, batch_size=batch)
@@ -154,25 +142,18 @@ class MultiGrid:
     def names(self) -> tuple[str, ...]:
         return tuple(f"grid{r}" for r in self.grids[1:])
 
-    @property
-    def sampler(self):
-        return self.levels[-1].sampler
-
     def means(self, data_mean):
         """m_s = C m at every grid s = 0…S (m_0 is (1, 1, 1))."""
         return [resample.downscale(data_mean, self.grids[-1] // r) for r in self.grids]
 
     def init(self, rng, data_mean):
         keys = jax.random.split(rng, len(self.levels) + 1)
-        params = {
-            name: lvl.descriptor.init(k, jnp.zeros(lvl.shape(1)))["params"]
-            for name, lvl, k in zip(self.names, self.levels, keys)
-        }
+        inits = {n: lvl.init(k) for n, lvl, k in zip(self.names, self.levels, keys)}
         zeros = lambda lvl: jnp.zeros(lvl.shape(self.batch_size), jnp.float32)  # noqa: E731
         state = {
             "step": jnp.zeros((), jnp.int32),
-            "params": params,
-            "opt_state": {n: lvl.tx.init(params[n]) for n, lvl in zip(self.names, self.levels)},
+            "params": {n: v["params"] for n, v in inits.items()},
+            "opt_state": {n: v["opt_state"] for n, v in inits.items()},
             "histogram": jnp.zeros((self.num_bins,), jnp.int32),
             "chains": zeros(self.levels[-1]),
             "rng": keys[-1],
@@ -206,34 +187,23 @@ class MultiGrid:
         means = self.means(state["data_mean"])
         rng, k_lang = jax.random.split(state["rng"])
         top = resample.downscale(observed + state["data_mean"], self.grids[-1])  # Y⁽⁰⁾
-        s = self.sampler
-        noise = (s.noise_off_iter < 0) | (state["step"] < s.noise_off_iter)
-        _, chains, infos = self.ladder(state["params"], k_lang, top, means, s.num_steps, noise)
+        finest = self.levels[-1]
+        noise = finest.noise_on(state["step"])
+        _, chains, infos = self.ladder(
+            state["params"], k_lang, top, means, finest.sampler.num_steps, noise
+        )
 
         params, opt_state, metrics, all_grads, rms = {}, {}, {}, {}, []
         for name, lvl, r, chain, info in zip(
             self.names, self.levels, self.grids[1:], chains, infos
         ):
             obs = resample.downscale(observed, self.grids[-1] // r)  # Y⁽ˢ⁾, mean-removed
-            p = state["params"][name]
-            (loss, (f_obs, f_syn)), grads = jax.value_and_grad(
-                energy.mode_shifting_loss, argnums=1, has_aux=True
-            )(lvl.descriptor_fn, p, obs, chain.position)
-            updates, opt_state[name] = lvl.tx.update(grads, state["opt_state"][name], p)
-            params[name] = optax.apply_updates(p, updates)
-            all_grads[name] = grads
+            params[name], opt_state[name], all_grads[name], grid_metrics = lvl.mode_shifting(
+                state["params"][name], state["opt_state"][name], obs, chain.position
+            )
             rms.append(jnp.sqrt(jnp.mean(jnp.square(chain.position))))
-            metrics.update({
-                f"{name}/loss": loss,
-                f"{name}/f_obs": jnp.mean(f_obs),
-                f"{name}/f_syn": jnp.mean(f_syn),
-                f"{name}/energy_syn": jnp.mean(
-                    energy.from_f(chain.position, f_syn, lvl.sampler.reference_std)
-                ),
-                f"{name}/grad_norm": optax.global_norm(grads),
-                f"{name}/rms": rms[-1],
-                f"{name}/acceptance": jnp.mean(info.acceptance_rate),
-            })  # fmt: skip
+            grid_metrics.update(rms=rms[-1], acceptance=jnp.mean(info.acceptance_rate))
+            metrics.update({f"{name}/{k}": v for k, v in grid_metrics.items()})
         finest = chains[-1].position
         metrics.update(
             loss=sum(metrics[f"{n}/loss"] for n in self.names),
@@ -258,7 +228,7 @@ class MultiGrid:
             }
         return new_state, metrics
 
-    # -- sampling (gvoxel.sample) -----------------------------------------------------------
+    # -- sampling (gvoxel sample) -----------------------------------------------------------
 
     def synthesize(self, state, rng, num, num_steps, noise=True):
         """From scratch: histogram draw → grid 1 → … → finest. Returns every grid's result
@@ -286,8 +256,7 @@ class MultiGrid:
         steps (what is written only: T = 0.1 noise leaves rough surfaces and stray voxels)."""
         means = self.means(state["data_mean"])
         finest = self.levels[-1]
-        if finest.sampler.polish_steps > 0:  # the synthesis variant's jitted polish
-            ys = [*ys[:-1], _polish(finest, state["params"][self.names[-1]], ys[-1])]
+        ys = [*ys[:-1], finest.polish(state["params"][self.names[-1]], ys[-1])]
         out = {
             n: jnp.clip(y + m, 0.0, 1.0) for n, y, m in zip(self.names[:-1], ys[:-1], means[1:-1])
         }
@@ -297,4 +266,4 @@ class MultiGrid:
     @staticmethod
     def postprocess(state, y):
         """Finest grid: add the data mean back; soft occupancies (threshold 0.5 for shapes)."""
-        return jnp.clip(y + state["data_mean"], 0.0, 1.0)
+        return ebm.postprocess(y, state["data_mean"])

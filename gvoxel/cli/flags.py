@@ -1,0 +1,29 @@
+"""Flags shared by the commands, each defined once: every CLI module imports the ones it
+reads, so any set of CLI modules can be imported together (one `gvoxel` command, tests).
+Flags whose default depends on the command default to None here; the command applies its
+own (see its --help)."""
+
+from __future__ import annotations
+
+from absl import flags
+from ml_collections import config_flags
+
+CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "configs/FILE.py:preset (train: the run; classify: the evaluation)",
+    lock_config=True,
+)  # fmt: skip
+WORKDIR = flags.DEFINE_string("workdir", None, "a training workdir")
+OUT = flags.DEFINE_string("out", None, "where results go (see the command's doc)")
+SEED = flags.DEFINE_integer("seed", 0, "PRNG seed")
+NUM = flags.DEFINE_integer("num", None, "how many shapes (default: the command's)")
+STEPS = flags.DEFINE_integer("steps", None, "Langevin steps (default: the run's K)")
+STEP = flags.DEFINE_integer("step", None, "checkpoint iteration (default: latest)")
+NOISE = flags.DEFINE_bool("noise", None, "Langevin noise (default: the command's)")
+FORMATS = flags.DEFINE_list("formats", ["obj"], "mesh formats: obj, ply, stl, glb")
+INPUT = flags.DEFINE_string("input", None, "input shapes (.npz/.npy/.binvox/.mat, bundled:NAME)")
+CATEGORY = flags.DEFINE_string("category", None, "only / the intended category")
+UP_AXIS = flags.DEFINE_enum("up_axis", "z", ["x", "y", "z"], "the up axis (see the command)")
+
+
+def value_or(flag, default):
+    return default if flag.value is None else flag.value

@@ -1,0 +1,125 @@
+"""Descriptor (energy) network f(Y; θ): a bottom-up 3D ConvNet to one scalar per example."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gvoxel.core import conv, draws
+from gvoxel.errors import ConfigError
+
+# (filters, kernel, stride) per conv layer; a fully connected layer to one scalar follows.
+NET_PRESETS: dict[str, tuple[tuple[int, int, int], ...]] = {
+    # §6.1 synthesis net.
+    "synthesis": ((200, 16, 3), (100, 6, 2)),
+    # §6.2 recovery, 2-layer and 3-layer nets.
+    "recovery2": ((100, 16, 3),),
+    "recovery3": ((200, 16, 3), (100, 6, 2)),
+    # §6.4 cooperative-learning descriptor.
+    "cooperative": ((64, 9, 2), (128, 7, 2), (256, 4, 2)),
+    # Small nets for the CPU presets and tests.
+    "small": ((64, 16, 3), (64, 6, 2)),
+    "tiny": ((8, 4, 2), (8, 3, 2)),
+}
+
+
+def resolve_layers(layers) -> tuple[tuple[int, int, int], ...]:
+    """A preset name, a spec "filters@kernel/stride,..." (e.g. "64@6/3,64@4/2", the paper's
+    notation) or an explicit ((filters, kernel, stride), ...) list, validated."""
+    if isinstance(layers, str):
+        if "@" in layers:
+            return _parse_spec(layers)
+        if layers not in NET_PRESETS:
+            raise ConfigError(
+                f"unknown net {layers!r}; use a preset {sorted(NET_PRESETS)} or a spec like "
+                "'64@6/3,64@4/2' (filters@kernel/stride)"
+            )
+        return NET_PRESETS[layers]
+    try:
+        out = tuple((int(c), int(k), int(s)) for c, k, s in layers)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(
+            f"net layers must be (filters, kernel, stride) triples, got {layers!r}"
+        ) from e
+    if not out or any(v < 1 for layer in out for v in layer):
+        raise ConfigError(f"net layers must be non-empty positive triples, got {layers!r}")
+    return out
+
+
+def _parse_spec(spec: str):
+    out = []
+    for part in spec.split(","):
+        try:
+            filters, rest = part.strip().split("@")
+            kernel, stride = rest.split("/")
+            out.append((int(filters), int(kernel), int(stride)))
+        except ValueError as e:
+            raise ConfigError(
+                f"bad net layer {part!r} in {spec!r}; expected filters@kernel/stride"
+            ) from e
+    return resolve_layers(out)
+
+
+# The paper's ReLU makes f piecewise linear in Y: where Langevin steps cross its kinks the
+# Y-gradient flips sign (consecutive gradients of trained nets have cosine -0.6 to -0.9).
+# Smooth activations give the sampler a smooth energy.
+ACTIVATIONS = {
+    "relu": nn.relu,
+    "leaky_relu": lambda h: nn.leaky_relu(h, 0.2),
+    "swish": nn.swish,
+    "softplus": nn.softplus,
+}
+
+
+class Descriptor(nn.Module):
+    """f(Y; θ): SAME conv3d + activation (ReLU in the paper) layers, then fc to a scalar.
+
+    Input Y is (N, R, R, R); output (N,). With `features=True` it returns (f, [h1, h2, ...])
+    where h_l is layer l's post-activation feature map (N, r, r, r, C_l).
+    """
+
+    layers: Sequence[tuple[int, int, int]] = NET_PRESETS["synthesis"]
+    # N(0, init_std²) weights as in the authors' code (0.001); 0 = LeCun normal (1/fan-in),
+    # which keeps f's scale O(1) so Adam's first steps do not blow it up.
+    init_std: float = 0.001
+    conv_impl: str = "auto"
+    dtype: jnp.dtype = jnp.float32  # compute dtype; parameters stay float32
+    # "fc": a fully connected layer over the last feature map (the paper; position-specific
+    # weights). "sum": one weight per channel, summed over positions, so f is a sum of
+    # local terms: every position of every shape trains the same weights.
+    head: str = "fc"
+    activation: str = "relu"  # a key of ACTIVATIONS
+
+    @nn.compact
+    def __call__(self, y: jax.Array, features: bool = False):
+        init = draws.flat_init(
+            nn.initializers.normal(self.init_std)
+            if self.init_std > 0
+            else nn.initializers.lecun_normal()
+        )
+        act = ACTIVATIONS.get(self.activation)
+        if act is None:
+            raise ConfigError(
+                f"model.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        h = y[..., None].astype(self.dtype)
+        maps = []
+        for i, (filters, k, stride) in enumerate(self.layers):
+            kernel = self.param(f"conv{i}_kernel", init, (k, k, k, h.shape[-1], filters))
+            bias = self.param(f"conv{i}_bias", nn.initializers.zeros, (filters,))
+            h = conv.conv3d(h, kernel.astype(self.dtype), stride, impl=self.conv_impl)
+            h = act(h + bias.astype(self.dtype))
+            maps.append(h)
+        if self.head == "sum":
+            h = jnp.sum(h.reshape(h.shape[0], -1, h.shape[-1]), axis=1)
+        elif self.head == "fc":
+            h = h.reshape(h.shape[0], -1)
+        else:
+            raise ConfigError(f"model.head must be 'fc' or 'sum', got {self.head!r}")
+        fc = self.param("fc_kernel", init, (h.shape[-1], 1))
+        fc_bias = self.param("fc_bias", nn.initializers.zeros, (1,))
+        f = (h @ fc.astype(self.dtype))[:, 0].astype(jnp.float32) + fc_bias[0]
+        return (f, maps) if features else f

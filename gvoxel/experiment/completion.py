@@ -1,0 +1,60 @@
+"""Run a trained conditional model (recovery / super-resolution) over many shapes.
+
+Shared by the recover and superres commands and the benchmarks: one jitted
+call per chunk of shapes (the chain is one lax.scan inside), results in occupancy units.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gvoxel.errors import ConfigError
+from gvoxel.variants import base
+
+
+def check_variant(exp, name: str):
+    """A one-line error unless the run is a `name` model (recovery or superres)."""
+    base.require(exp.variant, exp.config.variant, "complete a partial input")
+    if exp.config.variant != name:
+        raise ConfigError(
+            f"the workdir holds a {exp.config.variant!r} model; this needs a {name!r} model"
+        )
+
+
+@functools.partial(jax.jit, static_argnums=(0, 6))
+def _run(variant, params, rng, cond, y, data_mean, num_steps, noise):
+    y0, chain, _ = variant.complete(params, rng, cond, y, data_mean, num_steps, noise)
+    post = lambda v: jnp.clip(v + data_mean, 0.0, 1.0)  # noqa: E731
+    return post(y0), post(chain.position)
+
+
+def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None):
+    """(start states, results) for all shapes; `cond`/`y` are (N, ...) numpy arrays, `y` may
+    be None when the condition alone fixes the start (super-resolution)."""
+    variant = exp.variant
+    steps = exp.config.sampler.steps if num_steps is None else int(num_steps)
+    if steps < 1:
+        raise ConfigError(f"Langevin steps must be >= 1, got {steps}")
+    noise = variant.test_noise if noise is None else bool(noise)
+    chunk = chunk or variant.batch_size
+    n = len(cond)
+    starts, results = [], []
+    for i in range(0, n, chunk):
+        c = jnp.asarray(cond[i : i + chunk])
+        yy = None if y is None else jnp.asarray(y[i : i + chunk], jnp.float32)
+        rng = jax.random.fold_in(jax.random.PRNGKey(seed), i)
+        s, r = _run(variant, state["params"], rng, c, yy, state["data_mean"], steps, noise)
+        starts.append(np.asarray(s))
+        results.append(np.asarray(r))
+    return np.concatenate(starts), np.concatenate(results)
+
+
+def binarize(exp, cond, results):
+    """Binary shapes nearest to `results` that still satisfy `cond` (Conditional.binarize):
+    recovery thresholds hidden voxels at 0.5; super-resolution turns on, in each block, as
+    many of its largest voxels as the low-resolution input asks for."""
+    return np.asarray(exp.variant.binarize(jnp.asarray(cond), jnp.asarray(results)))

@@ -1,0 +1,213 @@
+"""Configs, written once: the keys every run has (`base_config`), loading a
+`configs/FILE.py:preset`, checking a config's keys, the JSON round trip and what a resumed
+run may change."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import ml_collections
+
+from gvoxel import variants
+from gvoxel.errors import ConfigError
+
+# The repository's configs/ (beside the package in a checkout).
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+# Keys a resumed run may change without changing what it computes.
+RESUMABLE_KEYS = (
+    "train.num_iters",
+    "train.log_every",
+    "train.sample_every",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.num_devices",
+    "train.steps_per_dispatch",
+    "sampler.polish_steps",  # only what is written changes, not the chains or θ
+    "guard",
+    "evals",
+    "output",
+)
+
+
+def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
+    """The keys shared by all variants plus those `variant` adds (its `extend_config`)."""
+    c = ml_collections.ConfigDict()
+    c.variant = variant
+    c.seed = 0
+
+    c.data = ml_collections.ConfigDict()
+    c.data.path = "bundled:chair32"  # .npz/.npy/.binvox/.mat, or bundled:NAME
+    c.data.category = ""  # filter an archive with several categories ("" = all)
+    c.data.resolution = 0  # resample to this resolution (0 = as stored)
+    c.data.downscale = "mean"  # to a coarser resolution: block "mean" (soft) or "max"
+    c.data.val_fraction = 0.1  # held out with data.seed; training never sees it
+    c.data.seed = 0
+    c.data.max_examples = 0  # 0 = all training shapes
+    c.data.mean = "voxel"  # subtracted before training, added back to samples
+
+    c.model = ml_collections.ConfigDict()
+    c.model.net = "synthesis"  # a preset of core.nets.NET_PRESETS or ((filters, k, stride), ...)
+    c.model.init_std = 0.001
+    c.model.conv_impl = "auto"
+    c.model.dtype = "float32"
+    c.model.head = "fc"  # "fc" (the paper) or "sum" (translation-invariant sum of local terms)
+    c.model.activation = "relu"  # the paper; "swish"/"softplus" give a smooth energy
+    c.model.init_from = ""  # a trained run's workdir: start from its descriptor θ
+
+    c.sampler = ml_collections.ConfigDict()
+    c.sampler.num_chains = 25
+    c.sampler.steps = 20  # K
+    c.sampler.step_size = 0.1  # δ; the paper's Δτ = δ²
+    c.sampler.temperature = 1.0
+    c.sampler.noise_off_iter = 100  # Langevin noise off from this iteration on (-1: never)
+    c.sampler.mala = False
+    c.sampler.persistent = True  # False: chains re-initialised every iteration
+    c.sampler.init_std = 1.0  # chains start from N(0, init_std²)
+    c.sampler.reference_std = 0.5  # s
+    c.sampler.polish_steps = 0  # noise-free steps on the written samples (chains untouched)
+
+    c.optim = ml_collections.ConfigDict()
+    c.optim.lr = 0.001
+    c.optim.b1 = 0.5
+    c.optim.b2 = 0.999
+    c.optim.accumulate = 1  # k: one Adam step per k iterations' gradients; 0: one per epoch
+
+    c.train = ml_collections.ConfigDict()
+    c.train.batch_size = 20
+    c.train.num_iters = 1000
+    c.train.log_every = 10
+    c.train.sample_every = 100
+    c.train.checkpoint_every = 100
+    c.train.keep_checkpoints = 3
+    c.train.num_devices = 0  # 0 = all devices
+    c.train.steps_per_dispatch = 1  # >1: a lax.scan over this many iterations per dispatch
+
+    # Divergence guard: roll back to the last checkpoint and retry with step size and
+    # learning rate times `backoff`, at most `max_retries` times.
+    c.guard = ml_collections.ConfigDict()
+    c.guard.max_retries = 3
+    c.guard.backoff = 0.5
+    c.guard.max_sample_rms = 20.0  # per-voxel RMS of a chain beyond which it has exploded
+
+    c.output = ml_collections.ConfigDict()
+    c.output.formats = ("obj",)  # mesh formats written with every sample montage
+
+    # Periodic sample-quality scores with the reference classifier (gvoxel.metrics.evaluators)
+    c.evals = ml_collections.ConfigDict()
+    c.evals.every = 0  # 0 = off
+    c.evals.reference = "bundled"  # or a classifier workdir
+    c.evals.category = ""  # the intended category; '' = the data's only one
+    c.evals.splits = 10  # Inception-score splits
+    c.evals.fid = True  # FID against the training shapes
+    return variants.extend_config(variant, c)
+
+
+def resolve_path(path: str) -> str:
+    """A config file: as given, else by its name in the repository's configs/."""
+    if os.path.exists(path):
+        return path
+    candidate = CONFIG_DIR / os.path.basename(path)
+    return str(candidate) if candidate.is_file() else path
+
+
+def load(spec: str, **overrides) -> ml_collections.ConfigDict:
+    """`configs/FILE.py:preset` (the --config syntax) as a ConfigDict; `overrides` are
+    dotted keys, e.g. load("configs/synthesis.py:smoke", **{"train.num_iters": 2})."""
+    path, _, preset = str(spec).partition(":")
+    path = resolve_path(path)
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file {path} not found")
+    module_spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    c = module.get_config(preset) if preset else module.get_config()
+    for key, value in overrides.items():
+        node = c
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    return c
+
+
+def check_keys(config: ml_collections.ConfigDict, reference: ml_collections.ConfigDict):
+    """Every key of `config` must exist in `reference` with a compatible type."""
+    ref, cur = flatten(reference.to_dict()), flatten(config.to_dict())
+    for key, value in cur.items():
+        if key not in ref:
+            close = difflib.get_close_matches(key, list(ref), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown config key {key}{hint}")
+        want = ref[key]
+        if isinstance(want, bool) != isinstance(value, bool):
+            raise ConfigError(f"config key {key} must be a bool, got {value!r}")
+        if isinstance(want, (int, float)) and not isinstance(value, (int, float, str)):
+            raise ConfigError(f"config key {key} must be a number, got {value!r}")
+        if isinstance(want, str) and not isinstance(value, (str, tuple, list)):
+            raise ConfigError(f"config key {key} must be a string, got {value!r}")
+
+
+def check(config: ml_collections.ConfigDict):
+    """`config`'s keys against its variant's defaults."""
+    check_keys(config, base_config(config.get("variant", "synthesis")))
+
+
+def flatten(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def to_json(config: ml_collections.ConfigDict) -> str:
+    return config.to_json(sort_keys=True)
+
+
+def differences(saved: dict, current: dict) -> list[str]:
+    a, b = flatten(saved), flatten(json.loads(json.dumps(current)))
+    diffs = []
+    for k in sorted(set(a) | set(b)):
+        if any(k == r or k.startswith(r + ".") for r in RESUMABLE_KEYS):
+            continue
+        if a.get(k, "<missing>") != b.get(k, "<missing>"):
+            diffs.append(f"{k}: {a.get(k, '<missing>')!r} -> {b.get(k, '<missing>')!r}")
+    return diffs
+
+
+def check_resume(saved: dict, config: ml_collections.ConfigDict, workdir: str, override: bool):
+    diffs = differences(saved, json.loads(to_json(config)))
+    if diffs and not override:
+        shown = "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")
+        raise ConfigError(
+            f"{workdir} holds a run with another config ({shown}); use a new --workdir "
+            "or pass --override_config to resume anyway"
+        )
+    return diffs
+
+
+def with_defaults(saved: dict, defaults: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """A saved config with the keys it predates added from `defaults` (older workdirs)."""
+    config = ml_collections.ConfigDict(saved)
+    for key, value in flatten(defaults.to_dict()).items():
+        node = config
+        *path, leaf = key.split(".")
+        for p in path:
+            if p not in node:
+                node[p] = ml_collections.ConfigDict()
+            node = node[p]
+        if leaf not in node:
+            node[leaf] = value
+    return config
+
+
+def from_saved(saved: dict) -> ml_collections.ConfigDict:
+    """A checkpoint's config with keys added since it was written at their defaults."""
+    return with_defaults(saved, base_config(saved["variant"]))

@@ -1,0 +1,109 @@
+"""Rebuilding a run: its variant, mesh and state shardings from a config (`Experiment`), or
+everything from a trained workdir (`load_experiment`); the descriptor warm start."""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import jax.numpy as jnp
+from absl import logging
+
+from gvoxel import variants
+from gvoxel.errors import ConfigError, InputError
+from gvoxel.experiment import checkpoint, sharding
+from gvoxel.experiment import config as config_lib
+from gvoxel.variants.base import DataInfo
+
+
+def check_workdir(workdir: str):
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise InputError(f"workdir {workdir} exists and is not a directory")
+    try:
+        os.makedirs(workdir, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create workdir {workdir}: {e.strerror}") from e
+    if not os.access(workdir, os.W_OK):
+        raise InputError(f"workdir {workdir} is not writable")
+
+
+class Experiment:
+    """Everything the loop and the sampling CLIs need to rebuild a run's state."""
+
+    def __init__(self, config, info: DataInfo, num_devices=None):
+        self.config = config
+        self.info = info
+        self.variant = variants.get(config, info)
+        self.mesh = sharding.make_mesh(num_devices)
+        sharding.check_divisible("train.batch_size", config.train.batch_size, self.mesh)
+        if "chains" in self.variant.sharded_keys:
+            sharding.check_divisible("sampler.num_chains", config.sampler.num_chains, self.mesh)
+        abstract = jax.eval_shape(
+            self.variant.init, jax.random.PRNGKey(0), jnp.zeros((info.resolution,) * 3)
+        )
+        self.state_sharding = sharding.state_shardings(
+            abstract, self.mesh, self.variant.sharded_keys
+        )
+        self.abstract_state = checkpoint.abstract(abstract, self.state_sharding)
+
+    def init_state(self, seed: int, data_mean):
+        init = jax.jit(self.variant.init, out_shardings=self.state_sharding)
+        return sharding.under_mesh(self.mesh, init)(
+            jax.random.PRNGKey(seed), jnp.asarray(data_mean)
+        )
+
+    def jit_train_step(self, steps_per_dispatch: int = 1):
+        """The variant's step, jitted with shardings; n > 1 scans over n stacked batches."""
+        step_fn = self.variant.train_step
+        if steps_per_dispatch > 1:
+
+            def step_fn(state, batches):
+                state, metrics = jax.lax.scan(self.variant.train_step, state, batches)
+                return state, jax.tree.map(lambda m: m[-1], metrics)
+
+        jitted = jax.jit(
+            step_fn,
+            in_shardings=(
+                self.state_sharding,
+                sharding.data_sharded(self.mesh, leading=steps_per_dispatch > 1),
+            ),
+            out_shardings=(self.state_sharding, sharding.replicated(self.mesh)),
+            donate_argnums=0,
+        )
+        return sharding.under_mesh(self.mesh, jitted)
+
+
+def warm_start(exp: Experiment, state, workdir: str):
+    """`state` with the descriptor's θ taken from the trained run in `workdir`
+    (`model.init_from`), e.g. a cooperative run taught by a trained synthesis run's
+    descriptor. Optimizer states stay fresh (they do not depend on θ's values)."""
+    src, source, step = load_experiment(workdir, num_devices=1)
+    mine, theirs = state["params"], source.get("params")
+    act, src_act = exp.config.model.activation, src.config.model.activation
+    if act != src_act:  # same shapes, another function
+        raise ConfigError(
+            f"model.init_from={workdir}: its descriptor uses model.activation={src_act!r}, "
+            f"this run {act!r}"
+        )
+    if theirs is None or jax.tree.map(jnp.shape, mine) != jax.tree.map(jnp.shape, theirs):
+        raise ConfigError(
+            f"model.init_from={workdir}: its descriptor is not this run's net "
+            f"(model.net={exp.config.model.net!r}, model.head={exp.config.model.head!r})"
+        )
+    logging.info("descriptor initialised from %s (iteration %d)", workdir, step)
+    return dict(state, params=jax.device_put(theirs, exp.state_sharding["params"]))
+
+
+def load_experiment(workdir: str, step: int | None = None, num_devices=None):
+    """Rebuilds a trained run from its workdir: (experiment, state, step)."""
+    if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        raise InputError(f"{workdir} holds no checkpoints (train with gvoxel.main first)")
+    mngr = checkpoint.manager(workdir)
+    try:
+        meta = checkpoint.saved_meta(mngr, step)
+        config = config_lib.from_saved(meta["config"])
+        exp = Experiment(config, DataInfo(**meta["data_info"]), num_devices)
+        step, state, _ = checkpoint.restore(mngr, exp.abstract_state, step)
+    finally:
+        mngr.close()
+    return exp, state, step
