@@ -25,9 +25,10 @@ from gvoxel.errors import ConfigError, GVoxelError
 from gvoxel.experiment import batches as batches_lib
 from gvoxel.experiment import checkpoint, sharding, writers
 from gvoxel.experiment import config as config_lib
+from gvoxel.experiment import run as run_lib
 from gvoxel.experiment.run import Experiment, check_workdir, warm_start
 from gvoxel.metrics import evaluators
-from gvoxel.variants.base import DataInfo
+from gvoxel.variants.base import DataInfo, DrawsSamples
 
 
 class TrainingDiverged(GVoxelError):
@@ -52,11 +53,16 @@ class _Diverged(Exception):
         self.step, self.quantities = step, quantities
 
 
-def _unhealthy(metrics: dict, max_sample_rms: float, voxels: int) -> list[str]:
+def _unhealthy(metrics: dict, guard, voxels: int) -> list[str]:
     bad = [f"non-finite {k}" for k, v in metrics.items() if not np.isfinite(v)]
     rms = metrics.get("sample_norm", 0.0) / np.sqrt(voxels)
-    if not bad and rms > max_sample_rms:
+    if not bad and rms > guard.max_sample_rms:
         bad.append(f"sample norm exploded (rms {rms:.3g} > guard.max_sample_rms)")
+    # f can run off while the chains stay small (the samples' norm then says nothing)
+    limit = guard.get("max_abs_f", 0.0)
+    for k, v in metrics.items():
+        if not bad and limit and k.split("/")[-1] in ("f_obs", "f_syn") and abs(v) > limit:
+            bad.append(f"energy ran off ({k} {v:.3g}, beyond guard.max_abs_f)")
     return bad
 
 
@@ -179,7 +185,7 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
         state, metrics = train_step(state, batch)
         step += n
         metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-        bad = _unhealthy(metrics, config.guard.max_sample_rms, voxels)
+        bad = _unhealthy(metrics, config.guard, voxels)
         if bad:
             raise _Diverged(step, bad)
         if step % t.log_every == 0 or step >= t.num_iters:
@@ -189,9 +195,8 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
         if step % t.sample_every == 0 or step >= t.num_iters:
             write_outputs(exp, state, samples_dir, f"iter_{step:06d}", config.output.formats)
             samples = exp.variant.outputs(state).get("samples")
-            scores = (
-                None if samples is None else evaluate(np.asarray(jax.device_get(samples)), step)
-            )
+            samples = None if samples is None else np.asarray(jax.device_get(samples))
+            scores = evaluate(samples, step, draw=_drawer(exp, state, step))
             if scores:
                 writer.write_scalars(step, scores)
         if step % t.checkpoint_every == 0 or step >= t.num_iters or stop["signal"]:
@@ -202,3 +207,16 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
             logging.warning("SIGTERM: checkpointed iteration %d, exiting", step)
             break
     return state
+
+
+def _drawer(exp, state, step):
+    """draw(n): n fresh samples as `gvoxel sample` draws them (None if the variant can't)."""
+    if not isinstance(exp.variant, DrawsSamples):
+        return None
+
+    def draw(n):
+        grids, _, _ = run_lib.draw(exp, state, step, n, seed=step)
+        grids = grids["samples"] if isinstance(grids, dict) else grids
+        return np.asarray(jax.device_get(grids))
+
+    return draw

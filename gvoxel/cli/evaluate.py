@@ -3,7 +3,12 @@
 python -m gvoxel evaluate --samples=runs/chair/samples/iter_000300_samples.npz \
     --category=chair --train=bundled:chair32 [--reference=bundled|CLASSIFIER_WORKDIR]
 
-Prints the Inception score (mean ± std over --splits), the average softmax probability of
+python -m gvoxel evaluate --samples=FRESH/samples.npz --workdir=runs/chair
+
+With --workdir (the run that drew the samples), the shape-quality table (gvoxel.metrics.shapes:
+pieces, 1-NNA, COV, MMD, occupancy, copies) against that run's validation split, beside real
+training shapes scored the same way. With --train / --category, the reference classifier's
+scores: the Inception score (mean ± std over --splits), the average softmax probability of
 --category and the classification error, the FID against the --train shapes, the nearest
 training shape of every sample (distances + a montage, Figure 2), and the same scores of real
 held-out shapes (unseen by the classifier; FID against the --train shapes other than them) as
@@ -21,9 +26,11 @@ from absl import flags
 from gvoxel import data, visual
 from gvoxel.cli import common
 from gvoxel.cli import flags as shared
+from gvoxel.data import split
 from gvoxel.errors import InputError
+from gvoxel.experiment import run as run_lib
 from gvoxel.metrics import reference as reference_lib
-from gvoxel.metrics import suite
+from gvoxel.metrics import shapes, suite
 from gvoxel.metrics.neighbours import nearest_neighbours
 
 _SAMPLES = flags.DEFINE_string("samples", None, "evaluate: generated grids (.npz, key voxels)")
@@ -49,20 +56,37 @@ def fmt(scores: dict) -> str:
     return ", ".join(parts)
 
 
+def shape_table(samples_path: str, workdir: str) -> dict:
+    config = run_lib.load_config(workdir)
+    train, val = split.train_val(config.data)
+    if len(val) == 0:
+        raise InputError(f"{workdir}: the run held out no shapes (data.val_fraction = 0)")
+    samples = data.load_voxels(samples_path).voxels
+    columns = shapes.against_split(samples, train.voxels, val.voxels)
+    print(f"shape quality against {workdir}'s validation split ({len(val)} shapes):")
+    print(shapes.table(columns))
+    return columns
+
+
 def main(argv):
     del argv
+    results = {}
+    if shared.WORKDIR.value:
+        results["shapes"] = shape_table(_SAMPLES.value, shared.WORKDIR.value)
+        if not (_TRAIN.value or _CATEGORY.value):
+            return write_scores(results, _OUT.value or default_out())
     if _SPLITS.value < 1:
         raise InputError(f"--splits must be positive, got {_SPLITS.value}")
     ref = reference_lib.Reference(_REFERENCE.value)
     label = None if _CATEGORY.value is None else ref.label(_CATEGORY.value)
     samples = ref.prepare(data.load_voxels(_SAMPLES.value).voxels)
-    out_dir = _OUT.value or os.path.splitext(_SAMPLES.value)[0] + "_eval"
+    out_dir = _OUT.value or default_out()
 
     train = real_feats = None
     if _TRAIN.value:
         train = ref.prepare(data.load_voxels(_TRAIN.value, category=_CATEGORY.value).voxels)
         real_feats = ref.predict(train)[1]
-    results = {"samples": suite.score(ref, samples, label, _SPLITS.value, real_feats)}
+    results["samples"] = suite.score(ref, samples, label, _SPLITS.value, real_feats)
     ceiling = suite.held_out(ref, _CATEGORY.value)
     pool = pool_feats = None
     if train is not None:  # the ceiling is compared with real shapes other than itself
@@ -93,6 +117,14 @@ def main(argv):
             columns_titles=[f"L2 {d:.2f}" for d in dist[:k, 0]],
         )
         print(f"montage: {png}")
+    write_scores(results, out_dir)
+
+
+def default_out() -> str:
+    return os.path.splitext(_SAMPLES.value)[0] + "_eval"
+
+
+def write_scores(results: dict, out_dir: str):
     os.makedirs(out_dir, exist_ok=True)
     with data.atomic_output(os.path.join(out_dir, "scores.json")) as tmp, open(tmp, "w") as f:
         json.dump(results, f, indent=1)

@@ -33,8 +33,9 @@ def main(argv):
         raise ConfigError(f"--num must be positive, got {num}")
     exp, state, step = run_lib.load_experiment(shared.WORKDIR.value, shared.STEP.value)
     variant = base.require(exp.variant, exp.config.variant, "draw fresh samples")
-    steps = shared.value_or(shared.STEPS, exp.config.sampler.steps)
-    noise = shared.value_or(shared.NOISE, True)
+    steps, noise = run_lib.draw_recipe(exp.config, step)
+    steps = shared.value_or(shared.STEPS, steps)
+    noise = shared.value_or(shared.NOISE, noise)
     rng = jax.random.PRNGKey(shared.SEED.value)
     if _INIT.value == "chains":
         grids = variant.outputs(state)["samples"][:num]
@@ -52,7 +53,8 @@ def main(argv):
         visual.write_samples(np.asarray(level), out, name, formats=tuple(shared.FORMATS.value))
     grids = levels["samples"]
     logging.info("wrote %d samples of iteration %d to %s", len(grids), step, out)
-    print(f"wrote {len(grids)} samples (checkpoint {step}) to {out}/samples.png")
+    how = f"{steps} Langevin steps, noise {'on' if noise else 'off'}"
+    print(f"wrote {len(grids)} samples (checkpoint {step}; {how}) to {out}/samples.png")
 
 
 REQUIRED = ("workdir", "out")

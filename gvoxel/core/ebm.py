@@ -19,6 +19,12 @@ import optax
 from gvoxel.core import draws, energy, langevin, nets, projections
 
 
+class LearningSettings(NamedTuple):
+    energy_penalty: float = 0.0  # α of α·(f_obs² + f_syn²) added to the θ-loss (IGEBM)
+    ema: float = 0.0  # decay of an exponential moving average of θ kept beside θ (0 = none)
+    mirror_axis: int = -1  # observed shapes mirrored at random along this grid axis (-1: off)
+
+
 class SamplerSettings(NamedTuple):
     num_steps: int
     step_size: float
@@ -29,6 +35,8 @@ class SamplerSettings(NamedTuple):
     init_std: float
     reference_std: float
     polish_steps: int  # noise-free steps applied to the written samples (not to the chains)
+    reinit: float = 0.0  # persistent chains: the share restarted from noise every iteration
+    draw_steps: int = 0  # Langevin steps of a fresh draw from noise (0 = num_steps)
 
 
 def sum_sq(y):
@@ -42,6 +50,7 @@ class EnergyModel:
     sampler: SamplerSettings
     tx: optax.GradientTransformation
     resolution: int
+    learning: LearningSettings = LearningSettings()
 
     # -- the descriptor -------------------------------------------------------------------
 
@@ -53,9 +62,12 @@ class EnergyModel:
         return (n, r, r, r)
 
     def init(self, rng):
-        """{"params": θ, "opt_state": its Adam state}."""
+        """{"params": θ, "opt_state": its Adam state} and, with `learning.ema`, "ema_params"."""
         params = self.descriptor.init(rng, jnp.zeros(self.shape(1)))["params"]
-        return {"params": params, "opt_state": self.tx.init(params)}
+        state = {"params": params, "opt_state": self.tx.init(params)}
+        if self.learning.ema:
+            state["ema_params"] = params
+        return state
 
     # -- mode seeking ---------------------------------------------------------------------
 
@@ -101,15 +113,42 @@ class EnergyModel:
 
     # -- mode shifting --------------------------------------------------------------------
 
-    def mode_shifting(self, params, opt_state, observed, synthesized):
+    def augment(self, rng, observed):
+        """The observed shapes under a random symmetry of the data (`learning.mirror_axis`:
+        each shape mirrored with probability 1/2); unchanged when off."""
+        axis = self.learning.mirror_axis
+        if axis < 0:
+            return observed
+        flip = jax.random.bernoulli(rng, 0.5, (observed.shape[0],) + (1,) * (observed.ndim - 1))
+        return jnp.where(flip, jnp.flip(observed, axis=1 + axis), observed)
+
+    def loss(self, params, observed, synthesized):
+        """The θ-loss: eq. (7)'s mean f(synthesized) − mean f(observed), plus
+        α·mean(f_obs² + f_syn²) with `learning.energy_penalty` = α (keeps f bounded)."""
+        loss, (f_obs, f_syn) = energy.mode_shifting_loss(
+            self.descriptor_fn, params, observed, synthesized
+        )
+        alpha = self.learning.energy_penalty
+        if alpha:
+            loss = loss + alpha * (jnp.mean(jnp.square(f_obs)) + jnp.mean(jnp.square(f_syn)))
+        return loss, (f_obs, f_syn)
+
+    def mode_shifting(self, learner: dict, observed, synthesized):
         """One optimizer step on θ by eq. (7): the gradient of mean f(synthesized) − mean
         f(observed), with the synthesized examples held constant (no θ-gradient through the
-        chains). Returns (params, opt_state, grads, metrics)."""
-        (loss, (f_obs, f_syn)), grads = jax.value_and_grad(
-            energy.mode_shifting_loss, argnums=1, has_aux=True
-        )(self.descriptor_fn, params, observed, synthesized)
-        updates, opt_state = self.tx.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
+        chains). `learner` is what `init` made ({"params", "opt_state"[, "ema_params"]});
+        returns (learner, grads, metrics)."""
+        params = learner["params"]
+        (loss, (f_obs, f_syn)), grads = jax.value_and_grad(self.loss, has_aux=True)(
+            params, observed, synthesized
+        )
+        updates, opt_state = self.tx.update(grads, learner["opt_state"], params)
+        new = dict(learner, params=optax.apply_updates(params, updates), opt_state=opt_state)
+        if "ema_params" in learner:
+            d = self.learning.ema
+            new["ema_params"] = jax.tree.map(
+                lambda e, p: d * e + (1.0 - d) * p, learner["ema_params"], new["params"]
+            )
         s = self.sampler.reference_std
         e_obs = jnp.mean(energy.from_f(observed, f_obs, s))
         e_syn = jnp.mean(energy.from_f(synthesized, f_syn, s))
@@ -122,7 +161,34 @@ class EnergyModel:
             "energy_gap": e_syn - e_obs,
             "grad_norm": optax.global_norm(grads),
         }
-        return new_params, opt_state, grads, metrics
+        return new, grads, metrics
+
+    @staticmethod
+    def learner(state) -> dict:
+        """The part of a variant's state that `mode_shifting` updates."""
+        return {k: state[k] for k in LEARNER_KEYS if k in state}
+
+    @staticmethod
+    def sampling_params(state):
+        """θ for fresh draws: the moving average when one is kept, else θ."""
+        return state.get("ema_params", state["params"])
+
+    def chain_starts(self, rng, chains):
+        """Where this iteration's chains start: the previous chains (persistent), each
+        restarted from noise with probability `sampler.reinit` (a replay buffer), or all
+        from noise (`persistent` False)."""
+        if not self.sampler.persistent:
+            return self.initial_chains(rng, chains.shape[0])
+        if self.sampler.reinit <= 0:
+            return chains
+        fresh = self.initial_chains(rng, chains.shape[0])
+        pick = jax.random.bernoulli(
+            jax.random.fold_in(rng, 1), self.sampler.reinit, (chains.shape[0], 1, 1, 1)
+        )
+        return jnp.where(pick, fresh, chains)
+
+
+LEARNER_KEYS = ("params", "opt_state", "ema_params")
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -49,6 +49,9 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.data.seed = 0
     c.data.max_examples = 0  # 0 = all training shapes
     c.data.mean = "voxel"  # subtracted before training, added back to samples
+    # observed shapes mirrored at random along this grid axis, a symmetry of the data
+    # (ModelNet chairs: 0, beds and monitors: 1); -1 = off
+    c.data.mirror_axis = -1
 
     c.model = ml_collections.ConfigDict()
     c.model.net = "synthesis"  # a preset of core.nets.NET_PRESETS or ((filters, k, stride), ...)
@@ -69,13 +72,18 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.sampler.persistent = True  # False: chains re-initialised every iteration
     c.sampler.init_std = 1.0  # chains start from N(0, init_std²)
     c.sampler.reference_std = 0.5  # s
-    c.sampler.polish_steps = 0  # noise-free steps on the written samples (chains untouched)
+    c.sampler.polish_steps = 0  # noise-free steps on written samples and fresh draws
+    c.sampler.reinit = 0.0  # persistent chains: share restarted from noise per iteration
+    c.sampler.draw_steps = 0  # Langevin steps of a fresh draw (gvoxel sample); 0 = steps
 
     c.optim = ml_collections.ConfigDict()
     c.optim.lr = 0.001
     c.optim.b1 = 0.5
     c.optim.b2 = 0.999
     c.optim.accumulate = 1  # k: one Adam step per k iterations' gradients; 0: one per epoch
+    c.optim.decay = "none"  # learning rate: "none" (constant) or "cosine" to 0 at num_iters
+    c.optim.energy_penalty = 0.0  # α: α·(f_obs² + f_syn²) added to the θ-loss
+    c.optim.ema = 0.0  # decay of a moving average of θ that fresh draws use (0 = none)
 
     c.train = ml_collections.ConfigDict()
     c.train.batch_size = 20
@@ -93,6 +101,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.guard.max_retries = 3
     c.guard.backoff = 0.5
     c.guard.max_sample_rms = 20.0  # per-voxel RMS of a chain beyond which it has exploded
+    c.guard.max_abs_f = 1e6  # |mean f| (observed or synthesized) beyond which θ ran off; 0 off
 
     c.output = ml_collections.ConfigDict()
     c.output.formats = ("obj",)  # mesh formats written with every sample montage
@@ -104,6 +113,9 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.evals.category = ""  # the intended category; '' = the data's only one
     c.evals.splits = 10  # Inception-score splits
     c.evals.fid = True  # FID against the training shapes
+    c.evals.classifier = True  # reference-classifier scores (IS, p(class), FID)
+    c.evals.shapes = True  # shape quality (pieces, 1-NNA, COV, MMD) vs the validation split
+    c.evals.fresh = 0  # also draw this many fresh samples (gvoxel sample's recipe), scored
     return variants.extend_config(variant, c)
 
 

@@ -73,6 +73,25 @@ class Experiment:
         return sharding.under_mesh(self.mesh, jitted)
 
 
+def draw_recipe(config, step: int) -> tuple[int, bool]:
+    """How a run draws fresh samples, so a draw reproduces its training samples: Langevin
+    steps (sampler.draw_steps, else K) and whether noise was still on at iteration `step`;
+    the variant adds the rest (temperature, step size, polish, θ or its moving average)."""
+    s = config.sampler
+    steps = int(s.get("draw_steps", 0)) or int(s.steps)
+    return steps, bool(s.noise_off_iter < 0 or step < s.noise_off_iter)
+
+
+def draw(exp: Experiment, state, step: int, num: int, seed: int = 0, steps=None, noise=None):
+    """`num` fresh samples from a trained state by the run's recipe (soft occupancies; a
+    dict per grid for multi-grid). The variant must draw fresh samples."""
+    default_steps, default_noise = draw_recipe(exp.config, step)
+    steps = default_steps if steps is None else steps
+    noise = default_noise if noise is None else noise
+    synth = jax.jit(exp.variant.synthesize, static_argnums=(2, 3))
+    return synth(state, jax.random.PRNGKey(seed), num, steps, noise), steps, noise
+
+
 def warm_start(exp: Experiment, state, workdir: str):
     """`state` with the descriptor's θ taken from the trained run in `workdir`
     (`model.init_from`), e.g. a cooperative run taught by a trained synthesis run's
@@ -92,6 +111,17 @@ def warm_start(exp: Experiment, state, workdir: str):
         )
     logging.info("descriptor initialised from %s (iteration %d)", workdir, step)
     return dict(state, params=jax.device_put(theirs, exp.state_sharding["params"]))
+
+
+def load_config(workdir: str, step: int | None = None):
+    """A trained run's config (keys added since at their defaults), without its state."""
+    if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+        raise InputError(f"{workdir} holds no checkpoints (train with gvoxel.main first)")
+    mngr = checkpoint.manager(workdir)
+    try:
+        return config_lib.from_saved(checkpoint.saved_meta(mngr, step)["config"])
+    finally:
+        mngr.close()
 
 
 def load_experiment(workdir: str, step: int | None = None, num_devices=None):

@@ -107,11 +107,20 @@ def require(variant, name: str, capability: str):
 # -- what the variants build from a config --------------------------------------------------
 
 
-def optimizer(cfg, steps_per_epoch: int) -> optax.GradientTransformation:
+def optimizer(cfg, steps_per_epoch: int, num_iters: int = 0) -> optax.GradientTransformation:
     """Adam; `accumulate` = 1 updates every iteration (the paper's text), k every k
     iterations, 0 (or 'epoch') sums the gradients of a whole epoch into one Adam step (the
-    authors' public code). The config field is an int, so 0 is how a preset says 'epoch'."""
-    tx = optax.adam(cfg.lr, b1=cfg.b1, b2=cfg.b2)
+    authors' public code). The config field is an int, so 0 is how a preset says 'epoch'.
+    `decay` "cosine" takes the learning rate to 0 over `num_iters` iterations."""
+    decay = cfg.get("decay", "none")
+    if decay not in ("none", "cosine"):
+        raise ConfigError(f"optim.decay must be 'none' or 'cosine', got {decay!r}")
+    lr = cfg.lr
+    if decay == "cosine":
+        if num_iters < 1:
+            raise ConfigError("optim.decay='cosine' needs train.num_iters >= 1")
+        lr = optax.cosine_decay_schedule(cfg.lr, num_iters)
+    tx = optax.adam(lr, b1=cfg.b1, b2=cfg.b2)
     every = steps_per_epoch if cfg.accumulate in (0, "epoch") else cfg.accumulate
     if not isinstance(every, int) or isinstance(every, bool) or every < 1:
         raise ConfigError(
@@ -136,6 +145,11 @@ def descriptor(model_cfg, layers=None) -> nets.Descriptor:
 
 
 def sampler_settings(s) -> ebm.SamplerSettings:
+    if not 0.0 <= float(s.get("reinit", 0.0)) <= 1.0 or int(s.get("draw_steps", 0)) < 0:
+        raise ConfigError(
+            f"sampler.reinit must be in [0, 1] and sampler.draw_steps >= 0, got "
+            f"{s.get('reinit')} and {s.get('draw_steps')}"
+        )
     return ebm.SamplerSettings(
         int(s.steps),
         float(s.step_size),
@@ -146,7 +160,21 @@ def sampler_settings(s) -> ebm.SamplerSettings:
         float(s.init_std),
         float(s.reference_std),
         int(s.polish_steps),
+        float(s.get("reinit", 0.0)),
+        int(s.get("draw_steps", 0)),
     )
+
+
+def learning_settings(config) -> ebm.LearningSettings:
+    o = config.optim
+    alpha, ema = float(o.get("energy_penalty", 0.0)), float(o.get("ema", 0.0))
+    axis = int(config.data.get("mirror_axis", -1))
+    if alpha < 0 or not 0.0 <= ema < 1.0 or axis not in (-1, 0, 1, 2):
+        raise ConfigError(
+            "optim.energy_penalty must be >= 0, optim.ema in [0, 1) and data.mirror_axis one "
+            f"of -1, 0, 1, 2; got {alpha}, {ema}, {axis}"
+        )
+    return ebm.LearningSettings(alpha, ema, axis)
 
 
 def energy_model(config, info: DataInfo, net=None, resolution=None) -> ebm.EnergyModel:
@@ -154,6 +182,7 @@ def energy_model(config, info: DataInfo, net=None, resolution=None) -> ebm.Energ
     return ebm.EnergyModel(
         descriptor=descriptor(config.model, net),
         sampler=sampler_settings(config.sampler),
-        tx=optimizer(config.optim, info.steps_per_epoch),
+        tx=optimizer(config.optim, info.steps_per_epoch, int(config.train.num_iters)),
         resolution=int(resolution or info.resolution),
+        learning=learning_settings(config),
     )

@@ -100,9 +100,9 @@ class Conditional:
         return y0, chain, info
 
     def train_step(self, state, batch):
-        observed = _observed(batch)
         mean = state["data_mean"]
         rng, k_cond, k_lang = jax.random.split(state["rng"], 3)
+        observed = self.model.augment(jax.random.fold_in(k_cond, 7), _observed(batch))
         original = observed + mean
         cond = self.condition(k_cond, original)
         m = self.model
@@ -111,15 +111,13 @@ class Conditional:
             state["params"], k_lang, cond, original, mean, m.sampler.num_steps, noise
         )
         syn = chain.position
-        params, opt_state, _, metrics = m.mode_shifting(
-            state["params"], state["opt_state"], observed, syn
-        )
+        learner, _, metrics = m.mode_shifting(m.learner(state), observed, syn)
         result = ebm.postprocess(syn, mean)
         metrics.update(
             error=jnp.mean(self.error(cond, result, original)),
             acceptance=jnp.mean(info.acceptance_rate),
         )
-        new = {"params": params, "opt_state": opt_state, "rng": rng, "step": state["step"] + 1}
+        new = dict(learner, rng=rng, step=state["step"] + 1)
         return dict(state, **new, chains=syn, inputs=y0, observed=observed), metrics
 
     def outputs(self, state):

@@ -196,8 +196,9 @@ class Cooperative:
 
     def train_step(self, state, batch):
         """batch: {"voxels": observed, mean-removed (B, R, R, R), "labels": (B,)}."""
-        observed = batch["voxels"]  # mean removed: the descriptor's domain
         rng, k_z, k_eps, k_lang = jax.random.split(state["rng"], 4)
+        # mean removed: the descriptor's domain
+        observed = self.model.augment(jax.random.fold_in(k_eps, 7), batch["voxels"])
         z = self.latents(k_z, self.num_chains)
 
         def forward(gen_params, batch_stats, z=z):
@@ -219,8 +220,8 @@ class Cooperative:
         revised = jax.lax.stop_gradient(revised)
 
         # Mode shifting, eq. (7): the revisions are the synthesized examples.
-        params, opt_state, _, metrics = m.mode_shifting(
-            state["params"], state["opt_state"], observed, self.to_descriptor(state, revised)
+        learner, _, metrics = m.mode_shifting(
+            m.learner(state), observed, self.to_descriptor(state, revised)
         )
 
         # Learning from the revision, eq. (17): α ← α + γ Σ (Ỹ − g(Z)) ∂g/∂α / σ², i.e.
@@ -281,9 +282,8 @@ class Cooperative:
             metrics["revision_inferred"] = jnp.mean(jnp.sqrt(ebm.sum_sq(target - y_fit)))
         new_state = dict(
             state,
+            **learner,
             step=state["step"] + 1,
-            params=params,
-            opt_state=opt_state,
             gen_params=gen_params,
             gen_batch_stats=batch_stats,
             gen_opt_state=gen_opt_state,

@@ -152,8 +152,7 @@ class MultiGrid:
         zeros = lambda lvl: jnp.zeros(lvl.shape(self.batch_size), jnp.float32)  # noqa: E731
         state = {
             "step": jnp.zeros((), jnp.int32),
-            "params": {n: v["params"] for n, v in inits.items()},
-            "opt_state": {n: v["opt_state"] for n, v in inits.items()},
+            **{k: {n: v[k] for n, v in inits.items()} for k in inits[self.names[0]]},
             "histogram": jnp.zeros((self.num_bins,), jnp.int32),
             "chains": zeros(self.levels[-1]),
             "rng": keys[-1],
@@ -183,9 +182,9 @@ class MultiGrid:
 
     def train_step(self, state, batch):
         """batch: {"voxels": observed, mean-removed (B, R, R, R), "labels": (B,)}."""
-        observed = batch["voxels"]
         means = self.means(state["data_mean"])
         rng, k_lang = jax.random.split(state["rng"])
+        observed = self.levels[-1].augment(jax.random.fold_in(k_lang, 7), batch["voxels"])
         top = resample.downscale(observed + state["data_mean"], self.grids[-1])  # Y⁽⁰⁾
         finest = self.levels[-1]
         noise = finest.noise_on(state["step"])
@@ -193,13 +192,14 @@ class MultiGrid:
             state["params"], k_lang, top, means, finest.sampler.num_steps, noise
         )
 
-        params, opt_state, metrics, all_grads, rms = {}, {}, {}, {}, []
+        learners, metrics, all_grads, rms = {}, {}, {}, []
         for name, lvl, r, chain, info in zip(
             self.names, self.levels, self.grids[1:], chains, infos
         ):
             obs = resample.downscale(observed, self.grids[-1] // r)  # Y⁽ˢ⁾, mean-removed
-            params[name], opt_state[name], all_grads[name], grid_metrics = lvl.mode_shifting(
-                state["params"][name], state["opt_state"][name], obs, chain.position
+            mine = {k: v[name] for k, v in ebm.EnergyModel.learner(state).items()}
+            learners[name], all_grads[name], grid_metrics = lvl.mode_shifting(
+                mine, obs, chain.position
             )
             rms.append(jnp.sqrt(jnp.mean(jnp.square(chain.position))))
             grid_metrics.update(rms=rms[-1], acceptance=jnp.mean(info.acceptance_rate))
@@ -215,9 +215,8 @@ class MultiGrid:
         )
         new_state = dict(
             state,
+            **{k: {n: learners[n][k] for n in self.names} for k in learners[self.names[0]]},
             step=state["step"] + 1,
-            params=params,
-            opt_state=opt_state,
             histogram=add_to_histogram(state["histogram"], top),
             chains=finest,
             rng=rng,
@@ -236,7 +235,8 @@ class MultiGrid:
         k_top, k_lang = jax.random.split(rng)
         top = draw_from_histogram(k_top, state["histogram"], num).reshape(num, 1, 1, 1)
         means = self.means(state["data_mean"])
-        _, chains, _ = self.ladder(state["params"], k_lang, top, means, num_steps, noise)
+        params = ebm.EnergyModel.sampling_params(state)
+        _, chains, _ = self.ladder(params, k_lang, top, means, num_steps, noise)
         return self._levels(state, [c.position for c in chains])
 
     def continue_chains(self, state, rng, y, num_steps, noise=True):

@@ -45,30 +45,26 @@ class Synthesis:
         """batch: {"voxels": observed, mean-removed (B, R, R, R), "labels": (B,)}."""
         m = self.model
         rng, k_init, k_lang = jax.random.split(state["rng"], 3)
-        y0 = state["chains"]
-        if not m.sampler.persistent:
-            y0 = m.initial_chains(k_init, self.num_chains)
+        y0 = m.chain_starts(k_init, state["chains"])
         noise = m.noise_on(state["step"])
         chain, info = m.langevin(state["params"], k_lang, y0, m.sampler.num_steps, noise)
         syn = chain.position
-        params, opt_state, _, metrics = m.mode_shifting(
-            state["params"], state["opt_state"], batch["voxels"], syn
-        )
+        observed = m.augment(jax.random.fold_in(k_init, 2), batch["voxels"])
+        learner, _, metrics = m.mode_shifting(m.learner(state), observed, syn)
         metrics.update(
             sample_norm=jnp.sqrt(jnp.mean(ebm.sum_sq(syn))),
             acceptance=jnp.mean(info.acceptance_rate),
         )
-        new_state = dict(
-            state, step=state["step"] + 1, params=params, opt_state=opt_state, chains=syn, rng=rng
-        )
-        return new_state, metrics
+        return dict(state, **learner, step=state["step"] + 1, chains=syn, rng=rng), metrics
 
     def synthesize(self, state, rng, num, num_steps, noise=True):
-        """Fresh samples from noise (for `gvoxel sample`); returns post-processed grids."""
+        """Fresh samples from noise (for `gvoxel sample`), drawn as the written training
+        samples are: Langevin, then `sampler.polish_steps` noise-free steps; post-processed."""
+        m = self.model
         k_init, k_lang = jax.random.split(rng)
-        y0 = self.model.initial_chains(k_init, num)
-        chain, _ = self.model.langevin(state["params"], k_lang, y0, num_steps, noise)
-        return ebm.postprocess(chain.position, state["data_mean"])
+        params = m.sampling_params(state)
+        chain, _ = m.langevin(params, k_lang, m.initial_chains(k_init, num), num_steps, noise)
+        return ebm.postprocess(m.polish(params, chain.position), state["data_mean"])
 
     def continue_chains(self, state, rng, y, num_steps, noise=True):
         """Runs the given (mean-removed) chains further; returns post-processed grids."""
