@@ -1,31 +1,29 @@
-"""Per-layer and whole-net Langevin-step timings of gvoxel.conv.conv3d implementations.
+"""Per-layer and whole-net Langevin-step timings of gvoxel.core.conv.conv3d implementations.
 
     python benchmarks/conv_layers.py                    # all layers, all impls, nets, torch peer
     python benchmarks/conv_layers.py --layers paper1,paper2 --impls xla,fft --steps 5
-    python benchmarks/conv_layers.py --json out.json
+    python benchmarks/conv_layers.py --json out.json --torch /path/to/python-with-torch
 
 Everything is timed inside a `lax.scan` of K Langevin-like steps (forward + grad to the input,
 no weight gradients), as the sampler runs it: a standalone jit of the same gradient can pick a
 very different (much slower) layout on CPU. Numbers are ms per step for the whole batch; the
-machine is shared and noisy, so compare ratios from one invocation only.
+machine is shared and noisy, so compare ratios from one invocation only. The nets also run in
+the PyTorch peer (--peer, --torch) when it can.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 
+import _common
 import jax
 import jax.numpy as jnp
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from gvoxel.core.conv import IMPLS, choose_impl, conv3d  # noqa: E402
-from gvoxel.errors import ConfigError  # noqa: E402
+from gvoxel.core.conv import IMPLS, choose_impl, conv3d
+from gvoxel.errors import ConfigError
 
 # name: (input res, Cin, Cout, kernel, stride, batch)
 LAYERS = {
@@ -54,8 +52,6 @@ NETS = {
     "paper": ([(200, 16, 3), (100, 6, 2)], 25),
     "coop": ([(64, 9, 2), (128, 7, 2), (256, 4, 2)], 50),
 }
-TORCH_PY = "/work/torch-peer/bin/python"
-TORCH_PEER = "/work/shared/peers/torch_langevin.py"
 DELTA, SREF = 0.1, 0.5
 
 
@@ -140,42 +136,22 @@ def bench_net(net, impl, steps, repeats, size=32, batch=None):
     )
 
 
-def torch_peer(net, steps, repeats, batch):
-    if not (os.path.exists(TORCH_PY) and os.path.exists(TORCH_PEER)):
-        return None
-    cmd = [
-        TORCH_PY,
-        TORCH_PEER,
-        "--net",
-        net,
-        "--batch",
-        str(batch),
-        "--steps",
-        str(steps),
-        "--repeats",
-        str(repeats),
-    ]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=True)
-    except (subprocess.SubprocessError, OSError) as e:
-        print(f"torch peer failed: {e}", file=sys.stderr)
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--layers", default=",".join(LAYERS))
-    p.add_argument("--impls", default=",".join(IMPLS + ("auto",)))
-    p.add_argument("--nets", default=",".join(NETS))
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--layers", type=_common.name_list(LAYERS), default=",".join(LAYERS))
+    impls = IMPLS + ("auto",)
+    p.add_argument("--impls", type=_common.name_list(impls), default=",".join(impls))
+    p.add_argument("--nets", type=_common.name_list(NETS), default=",".join(NETS))
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--net-steps", type=int, default=10)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch", type=int, default=None, help="override every batch size")
-    p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peer")
+    _common.add_peer_flags(p)
     p.add_argument("--json", default=None, help="also write the results here")
     a = p.parse_args()
-    impls = [i for i in a.impls.split(",") if i]
+    impls = a.impls
+    peer = None if a.no_torch else _common.Peer(a)
     res = {"backend": jax.default_backend(), "layers": [], "nets": [], "torch": []}
 
     print(
@@ -186,7 +162,7 @@ def main():
         f"{'layer':8} {'shape (n,Cin->Cout,k/s) batch':32} {'impl':5} {'auto':5} "
         f"{'step ms':>9} {'fwd ms':>9} {'x xla':>7}"
     )
-    for name in [x for x in a.layers.split(",") if x]:
+    for name in a.layers:
         n, cin, cout, k, s, b = LAYERS[name]
         auto = choose_impl(n, cin, cout, k, s, jax.default_backend())
         ref = None
@@ -207,9 +183,10 @@ def main():
                 flush=True,
             )
 
-    for net in [x for x in a.nets.split(",") if x]:
+    for net in a.nets:
         b = a.batch or NETS[net][1]
-        tr = None if a.no_torch else torch_peer(net, a.net_steps, a.repeats, b)
+        peer_args = dict(net=net, batch=b, steps=a.net_steps, repeats=a.repeats)
+        tr = peer.run(timeout=900, **peer_args) if peer else None
         if tr:
             res["torch"].append(tr)
             print(
@@ -217,7 +194,7 @@ def main():
                 flush=True,
             )
         elif not a.no_torch:
-            print(f"net {net:6} torch peer skipped (no {TORCH_PY})")
+            print(f"net {net:6} torch peer skipped ({peer.problem or 'it failed'})")
         ref = None
         for impl in impls:
             r = bench_net(net, impl, a.net_steps, a.repeats, batch=b)

@@ -19,37 +19,26 @@ ratios from one invocation.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
-import sys
 import time
 
+import _common
 import jax
 import numpy as np
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, ROOT)
-from gvoxel import train  # noqa: E402
-from gvoxel.metrics import reference, suite  # noqa: E402
-from gvoxel.variants.base import DataInfo  # noqa: E402
-
-
-def preset(name, which="cpu"):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "configs", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.get_config(which)
+from gvoxel.experiment.run import Experiment, load_experiment
+from gvoxel.metrics import reference, suite
+from gvoxel.variants.base import DataInfo
 
 
 def experiment(workdir, config_name):
     """(experiment, state, trained?) from a workdir, or the cpu preset freshly initialised."""
     if workdir:
-        exp, state, _ = train.load_experiment(workdir, num_devices=1)
+        exp, state, _ = load_experiment(workdir, num_devices=1)
         return exp, state, True
-    cfg = preset(config_name)
+    cfg = _common.preset(config_name, "cpu")
     r = cfg.data.resolution or 32  # the bundled chairs are 32³
-    exp = train.Experiment(cfg, DataInfo(r, 700, 40), 1)
+    exp = Experiment(cfg, DataInfo(r, 700, 40), 1)
     return exp, exp.init_state(0, np.zeros((r,) * 3, np.float32)), False
 
 
@@ -76,17 +65,6 @@ def report(name, r):
     print(f"{name:34s} {r['shapes_per_s']:9.1f} {q}", flush=True)
 
 
-def step_list(text):
-    """'20,200' → [20, 200]; anything else is argparse's one-line usage error."""
-    try:
-        steps = [int(k) for k in text.split(",") if k.strip()]
-    except ValueError:
-        steps = []
-    if not steps or min(steps) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers like 20,200, got {text!r}")
-    return steps
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--coop", help="cooperative workdir (default: untrained cpu preset)")
@@ -95,7 +73,7 @@ def main():
     p.add_argument("--steps", type=int, default=0, help="Langevin steps (default: config K)")
     p.add_argument(
         "--synthesis_steps",
-        type=step_list,
+        type=_common.int_list,
         default=[],
         help="from-noise chain lengths, e.g. 20,200 (default K)",
     )
@@ -117,9 +95,8 @@ def main():
     train_voxels, scorer, results = None, None, {}
     if coop_trained or syn_trained:
         cfg = (coop if coop_trained else syn).config
-        train_voxels = train.load_training_data(cfg).voxels
         # FID against the shapes that run held out, at its resolution and downscaling
-        held_out = reference.held_out_set(cfg)[1].voxels
+        train_voxels, held_out = _common.run_split(cfg.data)
         scorer = suite.Scorer(reference.Reference(), "chair", train_voxels, real=held_out)
         results["training set"] = dict(scorer(train_voxels), shapes_per_s=float("nan"))
         results["training set"]["nn_l2"] = float("nan")  # each is its own neighbour

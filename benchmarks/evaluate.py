@@ -15,21 +15,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 
+import _common
 import jax
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from gvoxel import data, train  # noqa: E402
-from gvoxel.cli import classify  # noqa: E402
-from gvoxel.metrics import reference, suite  # noqa: E402
-from gvoxel.metrics.neighbours import nearest_neighbours  # noqa: E402
+from gvoxel import data
+from gvoxel.cli import classify
+from gvoxel.data import split
+from gvoxel.experiment.run import load_experiment
+from gvoxel.metrics import reference, suite
+from gvoxel.metrics.neighbours import nearest_neighbours
 
 BUNDLED = {"chair": "bundled:chair32", "monitor": "bundled:monitor32", "bed": "bundled:bed64"}
+
+
+def scored(ref, voxels, category, splits, real):
+    """suite.score of `voxels` as `category` against `real` (grids, features), with the
+    median L2 distance of each to its nearest real grid."""
+    s = suite.score(ref, voxels, ref.label(category), splits, real[1])
+    _, dist = nearest_neighbours(voxels, real[0])
+    s["nn_distance_median"] = float(np.median(dist))
+    return s
 
 
 def row(name, n, s):
@@ -39,7 +47,8 @@ def row(name, n, s):
         f"{100 * s.get('class_error', float('nan')):.1f}%",
         f"{s.get('fid', float('nan')):.2f}",
     ]
-    return f"| {name} | {n} | " + " | ".join(cells) + " |"
+    nn = f" NN L2 median {s['nn_distance_median']:.2f}"
+    return f"| {name} | {n} | " + " | ".join(cells) + " |" + nn
 
 
 def main():
@@ -53,7 +62,7 @@ def main():
     out = {}
     t0 = time.time()
     ref = reference.Reference(args.reference)
-    _, val = reference.held_out_set(ref.config)
+    _, val = split.train_val(ref.config.data)  # the classifier's held-out shapes
     probs, _ = ref.predict(val.voxels)
     out["reference_accuracy"] = {
         c: float(np.mean(probs[val.labels == i].argmax(1) == i))
@@ -66,42 +75,28 @@ def main():
     )
 
     print("\n| shapes | N | IS ± std | p(class) | error | FID |\n|---|---|---|---|---|---|")
-    real_feats = {}
+    real_feats, downscale = {}, ref.config.data.downscale
     for cat, path in BUNDLED.items():
-        train_set = ref.prepare(data.load_voxels(path, resolution=ref.resolution).voxels)
+        # the whole category, resampled as the classifier's own data were
+        every = data.load_voxels(path, resolution=ref.resolution, downscale=downscale)
+        train_set = ref.prepare(every.voxels)
         real_feats[cat] = (train_set, ref.predict(train_set)[1])
         held = suite.held_out(ref, cat)
         pool = suite.drop_copies(train_set, held)  # the ceiling is not compared with itself
-        s = suite.score(ref, held, ref.label(cat), args.splits, ref.predict(pool)[1])
-        _, dist = nearest_neighbours(held, pool)
-        s["nn_distance_median"] = float(np.median(dist))
+        s = scored(ref, held, cat, args.splits, (pool, ref.predict(pool)[1]))
         out[f"ceiling/{cat}"] = s
-        print(
-            row(f"real held-out {cat} (ceiling)", len(held), s)
-            + f" NN L2 median {s['nn_distance_median']:.2f}"
-        )
+        print(row(f"real held-out {cat} (ceiling)", len(held), s))
     for item in filter(None, args.synthesis.split(",")):
         cat, workdir = item.split(":", 1)
-        exp, state, step = train.load_experiment(workdir, num_devices=1)
+        exp, state, step = load_experiment(workdir, num_devices=1)
         samples = np.asarray(jax.device_get(exp.variant.outputs(state)["samples"]))
         samples = ref.prepare(samples)
-        s = suite.score(ref, samples, ref.label(cat), args.splits, real_feats[cat][1])
-        _, dist = nearest_neighbours(samples, real_feats[cat][0])
-        s["nn_distance_median"] = float(np.median(dist))
+        s = scored(ref, samples, cat, args.splits, real_feats[cat])
         out[f"synthesis/{cat}"] = s
-        print(
-            row(f"synthesis {cat} ({workdir}, iter {step})", len(samples), s)
-            + f" NN L2 median {s['nn_distance_median']:.2f}"
-        )
+        print(row(f"synthesis {cat} ({workdir}, iter {step})", len(samples), s))
     if args.descriptor:
-        import importlib.util
-
-        cfg_path = os.path.join(os.path.dirname(__file__), "..", "configs", "classification.py")
-        spec = importlib.util.spec_from_file_location("cls", cfg_path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        exp, state, step = train.load_experiment(args.descriptor, num_devices=1)
-        res = classify.classify(exp, jax.device_get(state), mod.get_config("cpu"))
+        exp, state, step = load_experiment(args.descriptor, num_devices=1)
+        res = classify.classify(exp, jax.device_get(state), _common.preset("classification", "cpu"))
         res["descriptor_iteration"] = step
         out["feature_classification"] = res
         print(f"\n§6.5 features of {args.descriptor} (iteration {step}):")

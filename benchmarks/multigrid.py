@@ -20,41 +20,22 @@ are the floor. The machine is shared: compare rows of one invocation.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import sys
 import time
 
+import _common
 import jax
 import numpy as np
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, ROOT)
-from fresh_run import fresh_run  # noqa: E402
-
-from gvoxel import data, visual  # noqa: E402
-from gvoxel.metrics import reference, suite  # noqa: E402
+from gvoxel import visual
+from gvoxel.metrics import reference, suite
 
 TINY = {  # --tiny: nets and chains small enough for a seconds-long check
     "multigrid": {"multigrid.nets": ("4@2/1", "4@4/2", "4@8/4", "4@8/4")},
     "synthesis": {"model.net": "4@8/4"},
     "both": {"train.batch_size": 4, "sampler.num_chains": 4, "sampler.steps": 5},
 }
-
-
-def preset(name, overrides):
-    spec = importlib.util.spec_from_file_location("mg", os.path.join(ROOT, "configs/multigrid.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    c = mod.get_config(name)
-    for key, value in overrides.items():
-        node = c
-        *path, leaf = key.split(".")
-        for p in path:
-            node = node[p]
-        node[leaf] = value
-    return c
 
 
 def samples(exp, state, num, noise_steps, seed):
@@ -71,7 +52,7 @@ def samples(exp, state, num, noise_steps, seed):
 
 def run(name, cfg, voxels, seconds, evals, score, num, noise_steps, out=None):
     """Trains `cfg` for `seconds` (after compiling), scoring `evals` times; yields rows."""
-    exp, state, step, batches, compile_s = fresh_run(cfg, voxels)
+    exp, state, step, batches, compile_s = _common.fresh_run(cfg, voxels)
     i, trained = 1, 0.0
     for k in range(1, evals + 1):
         t = time.perf_counter()
@@ -117,10 +98,10 @@ def main():
     models = {"multi-grid": a.mg, "single-grid": a.sg}
     configs = {}
     for name, which in models.items():
-        c = preset(which, {})
+        c = _common.preset("multigrid", which)
         tiny = {**TINY[c.variant], **TINY["both"]} if a.tiny else {}
-        configs[name] = preset(which, tiny)
-    train_voxels, held_out = beds(configs["multi-grid"])  # both presets: the same split
+        configs[name] = _common.preset("multigrid", which, **tiny)
+    train_voxels, held_out = _common.run_split(configs["multi-grid"].data)  # both: one split
     # FID against the training beds (the held-out ones are the floor row)
     score = suite.Scorer(reference.Reference(), "bed", train_voxels, real=train_voxels)
     print(f"{jax.devices()[0].device_kind}; {len(train_voxels)} training beds at "
@@ -137,13 +118,6 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
-
-
-def beds(cfg):
-    """(training, held-out) shapes of the config's split, as the training loop makes it."""
-    ds = data.load_voxels(cfg.data.path, resolution=cfg.data.resolution or None)
-    train_set, val = ds.split_train_val(cfg.data.val_fraction, cfg.data.seed)
-    return train_set.voxels[: cfg.data.max_examples or None], val.voxels
 
 
 if __name__ == "__main__":

@@ -18,21 +18,16 @@ import argparse
 import json
 import os
 import platform
-import sys
-import time
 
+import _common
 import jax
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from gvoxel import train  # noqa: E402
-from gvoxel.data import split  # noqa: E402
-from gvoxel.experiment import completion  # noqa: E402
-from gvoxel.experiment import config as config_lib  # noqa: E402
-from gvoxel.experiment import run as run_lib  # noqa: E402
-from gvoxel.metrics import conditional, shapes  # noqa: E402
-from gvoxel.variants import base  # noqa: E402
+from gvoxel.data import split
+from gvoxel.experiment import completion
+from gvoxel.experiment import run as run_lib
+from gvoxel.metrics import conditional, shapes
+from gvoxel.variants import base
 
 PRESETS = ("synthesis:cpu", "cooperative:cpu", "multigrid:cpu", "recovery:cpu", "superres:cpu")
 
@@ -51,16 +46,12 @@ def cpu_name() -> str:
 def trained(preset: str, root: str, long: bool):
     """(experiment, state, step, seconds spent training now) of the preset's run."""
     file, _, name = preset.partition(":")
-    config = config_lib.load(f"configs/{file}.py:{name}")
+    config = _common.preset(file, name)
     if long:
         with config.unlocked():
             config.train.num_iters *= 4
     workdir = os.path.join(root, f"{file}_{name}" + ("_long" if long else ""))
-    t0 = time.time()
-    train.train_and_evaluate(config, workdir)
-    seconds = time.time() - t0
-    exp, state, step = run_lib.load_experiment(workdir)
-    return exp, state, step, seconds
+    return _common.trained_run(config, workdir, train_first=True)
 
 
 def generative(exp, state, step, num: int, seed: int) -> dict:

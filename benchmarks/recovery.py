@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import time
 
+import _common
 import jax
 import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from gvoxel import data, train
 from gvoxel.core import corruption
 from gvoxel.experiment import completion
 from gvoxel.metrics.conditional import recovery_error
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "training workdir (trained here if needed)")
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/recovery.py:cpu", "file:preset")
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", f"{_common.ROOT / 'configs' / 'recovery.py'}:cpu", "configs/FILE.py:preset"
+)
 _TRAIN = flags.DEFINE_bool("train", True, "train/resume to the config's iterations first")
 _KIND = flags.DEFINE_string("kind", None, "corruption kind (default: the config's)")
 _RHO = flags.DEFINE_float("rho", None, "hidden fraction (default: the config's)")
@@ -33,16 +35,6 @@ _STEPS = flags.DEFINE_integer("steps", None, "Langevin steps (default: the confi
 _NOISE = flags.DEFINE_bool("noise", None, "Langevin noise (default: the config's test_noise)")
 _SEED = flags.DEFINE_integer("seed", 0, "seed of the masks")
 flags.mark_flags_as_required(["workdir"])
-
-
-def held_out(config):
-    ds = data.load_voxels(
-        config.data.path,
-        category=config.data.category or None,
-        resolution=config.data.resolution or None,
-    )
-    train_set, val = ds.split_train_val(config.data.val_fraction, config.data.seed)
-    return train.load_training_data(config).voxels.astype(np.float32), val.voxels
 
 
 def nearest_fill(test, visible, train_voxels):
@@ -58,16 +50,12 @@ def nearest_fill(test, visible, train_voxels):
 
 def main(argv):
     del argv
-    config = _CONFIG.value
-    t0 = time.time()
-    if _TRAIN.value:
-        train.train_and_evaluate(config, _WORKDIR.value)
-    t_train = time.time() - t0
-    exp, state, step = train.load_experiment(_WORKDIR.value)
-    completion.check_variant(exp, "recovery")
+    exp, state, step, t_train = _common.trained_run(
+        _CONFIG.value, _WORKDIR.value, _TRAIN.value, "recovery"
+    )
     cfg = exp.config
-    train_voxels, test = held_out(cfg)
-    test = test.astype(np.float32)
+    train_voxels, test = _common.run_split(cfg.data)
+    train_voxels, test = train_voxels.astype(np.float32), test.astype(np.float32)
     if _NUM.value:
         test = test[: _NUM.value]
     kind = _KIND.value or cfg.recovery.corruption

@@ -19,9 +19,10 @@ import sys
 import tempfile
 import time
 
+import _common
 import numpy as np
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+ROOT = str(_common.ROOT)
 SMOKE = os.path.join(ROOT, "configs", "synthesis.py") + ":smoke"
 
 
@@ -50,9 +51,9 @@ def logged_steps(workdir):
 def final_state(workdir):
     import jax
 
-    from gvoxel import train
+    from gvoxel.experiment.run import load_experiment
 
-    _, state, step = train.load_experiment(workdir)
+    _, state, step = load_experiment(workdir)
     return step, [np.asarray(x) for x in jax.tree.leaves(jax.device_get(state))]
 
 

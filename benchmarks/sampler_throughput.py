@@ -2,12 +2,12 @@
 
     python benchmarks/sampler_throughput.py [--nets synthesis,cooperative] [--sizes 32,64]
         [--batches 25,50] [--steps 20] [--repeats 3] [--rounds 2] [--torch /path/to/python]
-        [--devices 1,2]
+        [--peer /path/to/torch_langevin.py] [--devices 1,2]
 
 Per (net, resolution, batch): compile time, chain-steps/s, voxel-steps/s, achieved GFLOP/s
 from the analytic direct-convolution FLOP count ("effective" when the convolution does fewer
 FLOPs), that as a fraction of the machine's fp32 matmul rate measured in the same run, and
-our throughput ÷ PyTorch's (../shared/peers/torch_langevin.py) measured in the same run:
+our throughput ÷ PyTorch's (the peer, --peer and --torch) measured in the same run:
 --rounds alternate the peer and ours (compiled once), and the ratio is the median of the
 rounds' ratios, so the host's drift between runs does not enter it. --devices 1,2 also times
 our sampler with its chains split over 2 CPU devices (one per core; the peer always runs one
@@ -21,18 +21,15 @@ import functools
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 
+import _common
 import jax
 import jax.numpy as jnp
 
 from gvoxel.core import energy, langevin, nets
 from gvoxel.experiment import sharding
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PEERS = os.path.join(HERE, "..", "..", "shared", "peers")
 TORCH_NETS = {"synthesis": "paper", "cooperative": "coop"}  # the peer's names
 
 
@@ -112,64 +109,40 @@ def row(net_name, size, batch, steps, conv_impl, med, compile_s, devices=1):
     }
 
 
-def bench_torch(python, net_name, size, batch, steps, repeats):
-    if net_name not in TORCH_NETS or not python:
+def bench_torch(peer, net_name, size, batch, steps, repeats):
+    if net_name not in TORCH_NETS:
         return None
-    script = os.path.join(PEERS, "torch_langevin.py")
-    if not os.path.exists(script):
-        return None
-    cmd = [
-        python,
-        script,
-        "--net",
-        TORCH_NETS[net_name],
-        "--batch",
-        str(batch),
-        "--steps",
-        str(steps),
-        "--size",
-        str(size),
-        "--repeats",
-        str(repeats),
-        "--threads",  # the cores this process may use (taskset), not the whole machine's
-        str(len(os.sched_getaffinity(0))),
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-    if out.returncode:
-        print(f"# torch peer failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def default_torch_python():
-    for cand in (os.environ.get("TORCH_PYTHON"), "/work/torch-peer/bin/python"):
-        if cand and os.path.exists(cand):
-            return cand
-    return None
+    # --threads: the cores this process may use (taskset), not the whole machine's
+    threads = len(os.sched_getaffinity(0))
+    flags = dict(net=TORCH_NETS[net_name], batch=batch, steps=steps, size=size, threads=threads)
+    return peer.run(timeout=3600, repeats=repeats, **flags)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--nets", default="synthesis,cooperative")
-    p.add_argument("--sizes", default="32")
-    p.add_argument("--batches", default="25")
+    p.add_argument("--sizes", type=_common.int_list, default="32")
+    p.add_argument("--batches", type=_common.int_list, default="25")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--rounds", type=int, default=2, help="alternating peer/ours rounds")
     p.add_argument("--impls", default="auto", help="conv impls to time, e.g. auto,xla")
-    p.add_argument("--torch", default=default_torch_python(), help="python with torch")
-    p.add_argument("--devices", default="1", help="CPU devices to split chains over, e.g. 1,2")
+    _common.add_peer_flags(p)
+    p.add_argument(
+        "--devices", type=_common.int_list, default="1", help="CPU devices to split chains over"
+    )
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
-    devices = [int(d) for d in a.devices.split(",")]
+    devices = a.devices
+    torch_peer = _common.Peer(a)
     if max(devices) > 1:  # only counts on a CPU host; before anything initialises a backend
         jax.config.update("jax_num_cpu_devices", max(devices))
 
     peak = matmul_gflops()
     rows = []
     for net_name in a.nets.split(","):
-        for size in map(int, a.sizes.split(",")):
-            for batch in map(int, a.batches.split(",")):
+        for size in a.sizes:
+            for batch in a.batches:
                 variants = [(i, d) for i in a.impls.split(",") for d in devices]
                 samplers = [
                     gvoxel_sampler(net_name, size, batch, a.steps, i, d) for i, d in variants
@@ -179,7 +152,7 @@ def main():
                 # rounds alternate peer and ours, so the host's drift cancels in each
                 # round's ratio; the reported ratio is the median over rounds
                 for k in range(a.rounds):
-                    peer = bench_torch(a.torch, net_name, size, batch, a.steps, a.repeats)
+                    peer = bench_torch(torch_peer, net_name, size, batch, a.steps, a.repeats)
                     if peer:
                         peers.append(peer["chain_steps_per_s"])
                     for j, (time_runs, _) in enumerate(samplers):
@@ -200,7 +173,7 @@ def main():
         print(
             f"# jax {jax.__version__} on {jax.devices()[0].platform}, "
             f"fp32 matmul {peak:.0f} GFLOP/s measured in this run; "
-            f"torch peer: {a.torch or 'not found (set TORCH_PYTHON)'}"
+            f"torch peer: {torch_peer}"
         )
 
 

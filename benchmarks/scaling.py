@@ -18,14 +18,16 @@ import subprocess
 import sys
 import time
 
+import _common
+
 
 def measure(net, size, batch, steps, devices, repeats=2):
     import jax
     import numpy as np
 
-    from gvoxel import train
     from gvoxel.experiment import sharding
     from gvoxel.experiment.config import base_config
+    from gvoxel.experiment.run import Experiment
     from gvoxel.variants.base import DataInfo
 
     c = base_config("synthesis")
@@ -33,7 +35,7 @@ def measure(net, size, batch, steps, devices, repeats=2):
     c.train.batch_size = batch
     c.sampler.num_chains = batch
     c.sampler.steps = steps
-    exp = train.Experiment(c, DataInfo(size, 10 * batch, 10), num_devices=devices)
+    exp = Experiment(c, DataInfo(size, 10 * batch, 10), num_devices=devices)
     state = exp.init_state(0, np.zeros((size,) * 3, np.float32))
     step = exp.jit_train_step()
     bs = sharding.data_sharded(exp.mesh)
@@ -70,9 +72,9 @@ def measure(net, size, batch, steps, devices, repeats=2):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--net", default="small")
-    p.add_argument("--batches", default="8,16,32")
-    p.add_argument("--sizes", default="32,64")
-    p.add_argument("--devices", default="1,2,4")
+    p.add_argument("--batches", type=_common.int_list, default="8,16,32")
+    p.add_argument("--sizes", type=_common.int_list, default="32,64")
+    p.add_argument("--devices", type=_common.int_list, default="1,2,4")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--one", help=argparse.SUPPRESS)  # internal: a single JSON row
     a = p.parse_args()
@@ -84,9 +86,9 @@ def main():
         f"{'net':>10} {'size':>5} {'batch':>5} {'dev':>3} {'compile s':>9} {'iter/s':>8} "
         f"{'chain-steps/s':>13} {'voxel-steps/s':>14}"
     )
-    for devices in map(int, a.devices.split(",")):
-        for size in map(int, a.sizes.split(",")):
-            for batch in map(int, a.batches.split(",")):
+    for devices in a.devices:
+        for size in a.sizes:
+            for batch in a.batches:
                 if batch % devices:
                     continue
                 env = dict(os.environ)

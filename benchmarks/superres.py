@@ -16,17 +16,21 @@ from __future__ import annotations
 
 import time
 
+import _common
 import jax
 import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from gvoxel import data, train
+from gvoxel import data
+from gvoxel.data import split
 from gvoxel.experiment import completion
 from gvoxel.metrics.conditional import iou, voxel_error
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "training workdir (trained here if needed)")
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/superres.py:cpu", "file:preset")
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", f"{_common.ROOT / 'configs' / 'superres.py'}:cpu", "configs/FILE.py:preset"
+)
 _TRAIN = flags.DEFINE_bool("train", True, "train/resume to the config's iterations first")
 _NUM = flags.DEFINE_integer("num", 0, "held-out shapes to use (0 = all)")
 _STEPS = flags.DEFINE_integer("steps", None, "Langevin steps (default: the config's K)")
@@ -41,20 +45,11 @@ def trilinear(low, resolution):
 
 def main(argv):
     del argv
-    config = _CONFIG.value
-    t0 = time.time()
-    if _TRAIN.value:
-        train.train_and_evaluate(config, _WORKDIR.value)
-    t_train = time.time() - t0
-    exp, state, step = train.load_experiment(_WORKDIR.value)
-    completion.check_variant(exp, "superres")
-    cfg, factor = exp.config, exp.variant.factor
-    ds = data.load_voxels(
-        cfg.data.path,
-        category=cfg.data.category or None,
-        resolution=cfg.data.resolution or None,
+    exp, state, step, t_train = _common.trained_run(
+        _CONFIG.value, _WORKDIR.value, _TRAIN.value, "superres"
     )
-    _, val = ds.split_train_val(cfg.data.val_fraction, cfg.data.seed)
+    cfg, factor = exp.config, exp.variant.factor
+    _, val = split.train_val(cfg.data)
     high = val.voxels.astype(np.float32)
     high = high[: _NUM.value] if _NUM.value else high
     n, r = len(high), high.shape[-1]

@@ -1,56 +1,52 @@
-"""Seconds per training iteration of a config preset, after compilation (issue #4's "training
-rate before and after"; run it in two checkouts to compare).
+"""Seconds per training iteration of a config preset, after compilation (run it in two
+checkouts, or with --root, to compare the training rate before and after a change).
 
     python benchmarks/train_rate.py --config=configs/synthesis.py:cpu --iters=5
     python benchmarks/train_rate.py --config=configs/synthesis.py:cpu --root=/path/to/old/checkout
     python benchmarks/train_rate.py --config=configs/synthesis.py:cpu --devices=2  # 2 CPU devices
 
-Uses the training loop's own jitted step (gvoxel.train.Experiment) on the preset's data.
+Uses the training loop's own jitted step (gvoxel.experiment.run.Experiment) on the preset's
+training shapes (gvoxel.data.split.training_set).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import sys
 import time
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-HERE = os.path.join(BENCH, "..")
+import _common
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="configs/synthesis.py:cpu", help="FILE:PRESET")
     p.add_argument("--iters", type=int, default=5, help="timed iterations (median)")
-    p.add_argument("--root", default=HERE, help="checkout whose gvoxel and configs to time")
+    p.add_argument(
+        "--root", default=str(_common.ROOT), help="checkout whose gvoxel and configs to time"
+    )
     p.add_argument("--devices", type=int, default=1, help="CPU devices to split the batch over")
     a = p.parse_args()
-    sys.path[:0] = [a.root, BENCH]
+    sys.path.insert(0, a.root)  # that checkout's gvoxel, imported below
     import jax
 
     if a.devices > 1:  # only counts on a CPU host; before anything initialises a backend
         jax.config.update("jax_num_cpu_devices", a.devices)
-    from fresh_run import fresh_run
-
-    from gvoxel import data
+    from gvoxel.data import split
+    from gvoxel.experiment import config
 
     path, _, preset = a.config.partition(":")
     full = os.path.join(a.root, path)
     if not preset or not os.path.isfile(full):
         p.error(f"--config must be FILE:PRESET with FILE under --root, got {a.config!r}")
-    spec = importlib.util.spec_from_file_location("cfg", full)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     try:
-        cfg = mod.get_config(preset)
+        cfg = config.load(f"{full}:{preset}")
     except ValueError as e:
         p.error(str(e))
-    ds = data.load_voxels(cfg.data.path, resolution=cfg.data.resolution or None)
-    voxels = ds.split_train_val(cfg.data.val_fraction, cfg.data.seed)[0].voxels
-    _, state, step, batches, compile_s = fresh_run(cfg, voxels, a.devices)
+    voxels = split.training_set(cfg.data).voxels
+    _, state, step, batches, compile_s = _common.fresh_run(cfg, voxels, a.devices)
     times = []
     for i in range(1, a.iters + 1):
         t = time.perf_counter()

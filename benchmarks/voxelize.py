@@ -15,16 +15,16 @@ import argparse
 import glob
 import os
 import shutil
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from gvoxel.cli.voxelize import voxelize_folder  # noqa: E402
-from gvoxel.data.meshio import read_mesh  # noqa: E402
-from gvoxel.data.voxelizer import voxelize_mesh  # noqa: E402
+import _common
 
-MESHES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data")
+from gvoxel.cli.voxelize import voxelize_folder
+from gvoxel.data.meshio import read_mesh
+from gvoxel.data.voxelizer import voxelize_mesh
+
+MESHES = os.path.join(_common.ROOT, "tests", "data")
 
 
 def single(paths, resolution, trials):
@@ -47,8 +47,10 @@ def pool(src, n_meshes, resolution, workers):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--resolutions", default="32,64")
-    ap.add_argument("--workers", default="1,2", help="pool sizes for the folder path")
+    ap.add_argument("--resolutions", type=_common.int_list, default="32,64")
+    ap.add_argument(
+        "--workers", type=_common.int_list, default="1,2", help="pool sizes for the folder path"
+    )
     ap.add_argument("--repeat", type=int, default=2, help="copies of the five meshes")
     ap.add_argument("--trials", type=int, default=2)
     args = ap.parse_args()
@@ -64,10 +66,10 @@ def main():
         n = len(paths) * args.repeat
         print(f"{n} meshes ({len(paths)} bathtubs x {args.repeat}), {os.cpu_count()} CPUs")
         print(f"{'res':>4} {'mode':<22} {'meshes/s':>9}")
-        for res in (int(r) for r in args.resolutions.split(",")):
+        for res in args.resolutions:
             rate = single(paths * args.repeat, res, args.trials)
             print(f"{res:>4} {'single process (loop)':<22} {rate:9.2f}")
-            for w in (int(w) for w in args.workers.split(",")):
+            for w in args.workers:
                 rate = pool(src, n, res, w)
                 print(f"{res:>4} {f'folder, {w} worker(s)':<22} {rate:9.2f}")
 

@@ -33,7 +33,7 @@ def get_config(preset: str = "cpu"):
     c.logreg = ml_collections.ConfigDict()
     c.logreg.l2 = (0.0, 1e-3, 1e-2, 1e-1)
     c.logreg.lr = 0.01
-    c.logreg.steps = 1000  # 300 was the chosen (last) step of a 98.2% run: too few
+    c.logreg.steps = 1000  # at 300 the last step was the one chosen: too few
     if preset == "paper":
         c.logreg.l2 = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
     elif preset == "cpu":

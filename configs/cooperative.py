@@ -14,11 +14,10 @@ Presets:
   cpu    a 2-core CPU, chairs at 16³ (block maximum of the 32³ grids, so legs survive):
          descriptor 32@4³/2, 64@3³/2, fc (LeCun init); generator widths 64, 32, 16 (init
          std 0.1); 16 chains × K = 20, δ = 0.1, temperature 0.005, reference s = 2; Adam
-         β1 0.5, descriptor lr 0.002, generator lr 0.0002 (the descriptor learns 10× faster:
-         with the old 0.0005 / 0.0006, g drew one shape for every Z, pairwise IoU 0.88 at
-         260); 1,250 iterations, ~9 min on one core of the 2-core dev CPU (2026-11-30).
-         g(Z) alone then draws rough, diverse chairs (seat, back, legs; README). At 32³ the
-         same settings drew thin, speckled seat-and-back silhouettes at 1,200 (README).
+         β1 0.5, descriptor lr 0.002, generator lr 0.0002 (the descriptor must learn 10×
+         faster, else g draws one shape for every Z); 1,250 iterations, ~9 min on one core.
+         g(Z) alone then draws rough, diverse chairs; at 32³ the same settings drew thinner
+         ones, hence 16³ (docs/experiments.md).
   smoke  seconds; for tests.
 """
 

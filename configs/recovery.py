@@ -12,10 +12,9 @@ Presets:
   paper   §6.2: 3-layer net (200@16³/3, 100@6³/2, fc; 'paper2' the 2-layer 100@16³/3, fc),
           batch 50, K = 90, Δτ = 0.0049 (δ = 0.07), 1,000 iterations.
   cpu     a 2-core CPU: one layer 32@4³/2 + fc (LeCun init), batch 8, K = 20 noise-free
-          steps of δ = 0.25, lr 0.005, 400 iterations (~9 min on one core). Beats every
-          baseline on held-out chairs (README). The previous preset (16@4³/2, K = 30,
-          δ = 0.07, Langevin noise in training) lost to zero-fill (0.091 vs 0.060): noise
-          taught θ to remove noise (see gvoxel/variants/conditional.py).
+          steps of δ = 0.25, lr 0.005, 400 iterations (~9 min on one core). Noise-free,
+          because Langevin noise in training taught θ to remove noise rather than fill in
+          shapes (see gvoxel/variants/conditional.py; scores in docs/experiments.md).
   smoke   seconds; for tests.
 """
 

@@ -13,8 +13,8 @@ Presets:
   paper   §6.3, 16³ → 64³: 2-layer net 200@16³/3 + fc, K = 90, Δτ = 0.0001 (δ = 0.01), factor 4.
   cpu     beds at 32³, 8³ → 32³ (factor 4) for a 2-core CPU: 16@6³/3, 16@4³/2, fc (LeCun
           init), trilinear start, K = 20 noise-free steps of δ = 0.1, lr 0.002, batch 8,
-          400 iterations (~6 min on one core). δ = 0.25 learned faster but diverged (f ~ 1e13)
-          after 200-350 iterations; 64³ with 100 iterations (batch 4) lost to trilinear.
+          400 iterations (~6 min on one core). δ = 0.1 because larger steps diverged, 32³
+          because 64³ at a CPU budget lost to trilinear (docs/experiments.md).
   smoke   seconds; for tests (32³ → 16³ data, factor 2).
 """
 

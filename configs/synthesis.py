@@ -6,17 +6,14 @@ Presets:
   paper  §6.1: synthesis net 200@16³/3, 100@6³/2, fc; batch 20, 25 chains, K = 20,
          Δτ = 0.01 (δ = 0.1), Adam lr 0.001 β1 0.5, an Adam step every iteration (paper text).
   paper_code  the authors' public code: lr 0.01, one Adam step per epoch of gradients.
-  cpu    a 2-core CPU, about 8–10 idle minutes (estimated): net 32@8³/2, 64@4³/2, fc
-         (LeCun init), 16 persistent chains × K = 20, Langevin temperature 0.1 throughout
-         (at T = 1 a short run only learns that noise is unlikely), 120 iterations (it grew
-         lattice artifacts by ~200 with a stride-3 net), written samples polished by 30
-         noise-free steps.
+  cpu    a 2-core CPU, ~9 min on 2 idle cores: net 32@8³/2, 64@4³/2, fc (LeCun init),
+         16 persistent chains × K = 20, Langevin temperature 0.1 throughout (at T = 1 a short
+         run only learns that noise is unlikely), 120 iterations (longer runs of a stride-3
+         net grew lattice artifacts), written samples polished by 30 noise-free steps.
   mixed  the `cpu` preset on chairs, monitors and beds together (32³; §6.5 trains one
          descriptor on all categories), with a swish descriptor, Adam lr 0.0005 and 300
-         iterations (~32 min on one core). Its 16 chains drew shapes of all three categories
-         (2026-11-29: the reference classifier put 13 non-empty chains at 300 into 4 / 3 / 6
-         chair / monitor / bed with mean top probability 0.99; 3 chains were empty). With ReLU (the
-         same settings otherwise) all 16 chains drew one flat slab, classified bed.
+         iterations (~32 min on one core). A swish descriptor, because with ReLU every chain
+         drew the same shape on this set (docs/experiments.md).
 
     python -m gvoxel.main --config=configs/synthesis.py:mixed --workdir=runs/all
     python -m gvoxel classify --workdir=runs/all

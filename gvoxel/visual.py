@@ -2,7 +2,8 @@
 
 Rendering is a small orthographic painter's-algorithm rasteriser on a 2D PolyCollection:
 marching-cubes triangles are rotated into the camera frame, back faces culled, sorted
-far-to-near and Lambert-shaded. That is ~20x faster than mplot3d for the same mesh.
+far-to-near and Lambert-shaded: much faster than mplot3d for the same mesh
+(docs/performance.md).
 """
 
 import logging

@@ -9,6 +9,7 @@ import sys
 from absl import app, flags, logging
 
 from gvoxel.errors import ConfigError, GVoxelError
+from gvoxel.experiment import config as config_lib
 
 
 def run(main, required=()):
@@ -40,13 +41,24 @@ def run(main, required=()):
 
 
 def _parse_flags(argv):
-    """absl's parser, but a bad flag or config override is one line, not a traceback."""
+    """absl's parser, but a bad flag or config override is one line, not a traceback;
+    --config=NAME:preset also finds configs/NAME.py from any folder."""
     try:
-        return flags.FLAGS(argv)
-    except flags.Error as e:
+        return flags.FLAGS(_resolve_config(argv))
+    except (flags.Error, GVoxelError) as e:
         fail(one_line(e))
     except Exception as e:  # config files raise anything while loading
         fail(f"bad --config: {one_line(e)}")
+
+
+def _resolve_config(argv):
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg.startswith("--config="):
+            out[i] = "--config=" + config_lib.resolve_spec(arg.removeprefix("--config="))
+        elif arg == "--config" and i + 1 < len(out):
+            out[i + 1] = config_lib.resolve_spec(out[i + 1])
+    return out
 
 
 def one_line(e: BaseException) -> str:

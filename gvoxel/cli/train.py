@@ -28,7 +28,7 @@ _CPU_DEVICES = flags.DEFINE_integer(
     "cpu_devices",
     0,
     "train: on a CPU host, run as this many devices, chains and batch split among them "
-    "(see README for when it pays); 0 = JAX's default",
+    "(docs/performance.md says when it pays); 0 = JAX's default",
 )
 
 

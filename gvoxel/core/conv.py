@@ -6,9 +6,10 @@ touching the nets, the sampler or the training loop.
 
 Why not just XLA: on CPU, XLA differentiates a strided conv w.r.t. its input as a conv over the
 zero-dilated output-gradient (s^3 x wasted MACs, and often a slow layout), which makes the
-Langevin sampler (forward + grad-to-input, K times per iteration) 4-8x slower than PyTorch
-(issue #4). Both alternatives below are exact reformulations built from differentiable ops, so
-every gradient (input and kernel) comes from JAX's autodiff and is the exact adjoint:
+Langevin sampler (forward + grad-to-input, K times per iteration) several times slower than
+PyTorch's direct convolution (docs/performance.md). The alternatives below are exact
+reformulations built from differentiable ops, so every gradient (input and kernel) comes from
+JAX's autodiff and is the exact adjoint:
 
 * "s2d": polyphase / space-to-depth. With j = s*q + r (r the phase), a stride-s conv equals a
   stride-1 VALID conv of the s^3 phases of the padded input (s^3*Cin channels) with the
@@ -22,7 +23,7 @@ every gradient (input and kernel) comes from JAX's autodiff and is the exact adj
   spectra outweigh the chains (64^3, few chains) the grid is cut into overlapping tiles
   (overlap-save, `fft_tiles`): smaller spectra, more rows per frequency. That matmul has a
   custom VJP only to read a pre-transposed copy of the kernel spectra in the input-gradient
-  (XLA's CPU matmul with a transposed operand was 2-3x slower); the gradients are the exact
+  (XLA's CPU matmul is slower with a transposed operand); the gradients are the exact
   adjoints all the same (first order only: no forward-mode or second derivatives).
   Under a context mesh each device convolves only its own rows (`_per_device`).
 * "dft": the "fft" path with each 3-D DFT done as one matmul by a constant DFT matrix, for
@@ -65,19 +66,16 @@ def fft_gain(n: int, k: int, stride: int, cin: int = 1) -> float:
 
 
 def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) -> str:
-    """Pick the implementation for one layer shape (rule from benchmarks/conv_layers.py runs).
+    """Pick the implementation for one layer shape (rule from benchmarks/conv_layers.py runs;
+    the numbers are in docs/performance.md).
 
     * Not CPU: "xla" (cuDNN etc. differentiate strided convs fine; FFT gains nothing there).
     * CPU, stride 1, k <= stride (no overlapping taps) or k == 1: "xla" (no dilation problem).
-    * CPU, strided, big kernel: "fft" when it saves enough FLOPs, `fft_gain` >= 3. Measured on
-      2 cores, batch 5, in a Langevin scan, step time vs xla: 16^3/3 on 32^3 4.5x faster
-      (fft_gain 22), 9^3/2 on 32^3 5.5x (21), 7^3/2 on 16^3 2.2x (7.6), 6^3/2 on 11^3 1.8x
-      (4.6). Below the threshold a layer still takes "fft" when another layer of the net
-      does: mixing the two in one Langevin scan measured 17x slower than all-fft (net
-      32@6^3/3, 64@4^3/2, 16 chains: 10.8 vs 187 chain-steps/s), although each layer alone
-      is as fast either way. Since one layer's choice cannot see the others, every strided
-      CPU layer with k > stride takes a spectral path ("fft" or "dft"; these two mix well:
-      the paper net, "fft" then "dft", ran 2.35x PyTorch).
+    * CPU, strided, k > stride: a spectral path. "fft" beat "xla" on the big-kernel layers,
+      by more where `fft_gain` is larger; small layers were as fast either way alone, but a
+      net mixing "xla" and "fft" layers in one Langevin scan ran many times slower than
+      all-"fft". Since one layer's choice cannot see the others, every strided CPU layer
+      with k > stride takes "fft" or "dft" (these two mix well).
     * Among the spectral ones, "dft" (each 3-D DFT one dense matmul) where its DFT matrix is
       small (`DENSE_DFT_MACS`: the paper net's layer 2, the coop net's layer 3), else "fft".
     * "s2d" (polyphase stride-1 XLA conv) was never the fastest on CPU; kept as an option.
@@ -93,7 +91,7 @@ def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) 
 def fft_size(m: int) -> int:
     """The smallest 2^a 3^b 5^c 7^d >= m. Any size >= the circular M gives the same outputs,
     and XLA's CPU FFT is several times slower on primes (13, 19 occur in the nets' shapes);
-    7 is not (paper net layer 1, M 14 vs 15 vs 16: 303 / 351 / 445 ms per Langevin step)."""
+    7 is not (a factor 7 beat rounding up to 15 or 16: docs/performance.md)."""
     while True:
         r = m
         for p in (2, 3, 5, 7):
@@ -123,8 +121,7 @@ def _geometry(n: int, k: int, s: int, smooth: bool = False, tiles: int = 1, circ
 
     `smooth` rounds M up to a 2^a 3^b 5^c 7^d FFT size: worth it only where the FFTs dominate (a
     1-channel input); where the channel matmul dominates, the larger spectrum costs more
-    (measured: 11 -> 12 made a 64 -> 128 channel layer 1.3x slower, 13 -> 15 a 200 -> 100 one
-    1.5x)."""
+    (docs/performance.md)."""
     out = -(-n // s)
     before, _ = same_pads(n, k, s)
     kq = -(-k // s)
@@ -230,10 +227,8 @@ def _spectral_matmul(a, b, kernel):
 
 
 def _bmm(a, b):
-    """(F, P, Q) @ (F, Q, R). Above 50 rows XLA's CPU batched dot runs about 2x slower than a
-    loop of plain matmuls (Zen 4, 2 cores, the paper net's shapes at 52 rows: 174-203 vs 95-102
-    ms; at 50 rows 73-98 vs 78-115; F 726, 80 x 512 @ 512 x 256 on one core: 23 vs 57
-    GFLOP/s); with fewer rows the loop was ~5% slower."""
+    """(F, P, Q) @ (F, Q, R). Above 50 rows XLA's CPU batched dot ran much slower than a loop
+    of plain matmuls, and with fewer rows slightly faster (docs/performance.md)."""
     if a.shape[1] > 50:
         return lax.map(lambda ab: ab[0] @ ab[1], (a, b))
     return lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,))))
@@ -250,7 +245,7 @@ def _varying(x) -> frozenset:
 @jax.custom_vjp
 def _batched_matmul(a, b, bt):
     """(F, P, Q) @ (F, Q, R) per frequency. `bt` is `b` transposed, (F, R, Q), materialised
-    once: the input-gradient g @ b^T is 2-3x slower on CPU with a transposed operand."""
+    once: the input-gradient g @ b^T is slower on CPU with a transposed operand."""
     del bt
     return _bmm(a, b)
 
@@ -274,8 +269,8 @@ _batched_matmul.defvjp(_batched_matmul_fwd, _batched_matmul_bwd)
 
 def _spectrum_cost(rows: int, m: int, kc: int, cout: int) -> float:
     """Seconds-like cost of one forward + input-gradient of the frequency-domain contraction
-    for `rows` cubes of side m: FLOPs at ~100 GFLOP/s plus bytes at ~4 GB/s, the dev CPU's
-    per-core matmul rate and memory stream (README, Performance). Kernel spectra are read
+    for `rows` cubes of side m: FLOPs at ~100 GFLOP/s plus bytes at ~4 GB/s, a development
+    CPU's per-core matmul rate and memory stream (docs/performance.md). Kernel spectra are read
     twice (forward, transposed copy); activation spectra pass ~6 times (FFTs, transposes,
     matmul operands, both directions)."""
     f = m * m * (m // 2 + 1)
@@ -339,10 +334,8 @@ def _per_device(fn, x, kernel):
     return jax.shard_map(fn, in_specs=(rows, shared), out_specs=rows, axis_names={DATA})(x, kernel)
 
 
-# Largest (2F) x L^3 real DFT matrix taken as a plain matmul instead of FFTs: measured in the
-# Langevin scan (Zen 4, 2 cores), ms per step dense / FFT: paper net layer 2 (L 6, M 7: 85K)
-# 354 / 433, 64 -> 64 6^3/2 on 11^3 (85K) 80 / 111, coop layer 3 (L 5, M 5: 19K) 196 / 265;
-# 32 -> 64 4^3/2 on 16^3 (L 9, M 9: 590K) 169 / 157.
+# Largest (2F) x L^3 real DFT matrix taken as a plain matmul instead of FFTs: in the Langevin
+# scan dense DFTs won at 19K and 85K entries and lost at 590K and more (docs/performance.md).
 DENSE_DFT_MACS = 200_000
 MAX_DFT_ENTRIES = 20_000_000  # forcing "dft" on a big grid errs rather than build GBs of matrix
 

@@ -1,8 +1,7 @@
 """Random draws made flat, then reshaped: the same distributions, but XLA's CPU compiler
-takes ~40x longer on jax.random for rank-5 shapes (10.7 s vs 0.3 s for one 3x3x3x8x16
-kernel with partitionable threefry, jax 0.10.2), and every 3D conv kernel and voxel grid is
-rank 4-5. With partitionable threefry (JAX's default) the values equal the shaped draw's, bit
-for bit (tests/test_draws.py), so runs are unchanged."""
+takes far longer on jax.random for rank-5 shapes (docs/performance.md), and every 3D conv
+kernel and voxel grid is rank 4-5. With partitionable threefry (JAX's default) the values
+equal the shaped draw's, bit for bit (tests/test_draws.py), so runs are unchanged."""
 
 from __future__ import annotations
 

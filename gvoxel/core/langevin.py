@@ -5,7 +5,7 @@ One step, with ∂E/∂Y = Y/s² − ∂f/∂Y:
     Y ← Y + P[ −(δ²/2) ∂E/∂Y + δ·√T·ε ],   ε ~ N(0, I)
 
 δ is the step size (the paper's Δτ = δ²), T the temperature and P a projection of the change
-(identity for unconditional sampling). This is the issue's update with δ² rescaled by T, so
+(identity for unconditional sampling). This is the paper's update with δ² rescaled by T, so
 the stationary law is ∝ exp(−E/T) and T → 0 (or `noise=False`) is the paper's
 zero-temperature limit: gradient descent on the energy. With `mala=True` each proposal is
 Metropolis-adjusted and the acceptance rate is reported.
@@ -138,7 +138,7 @@ def sample(
         )
 
     # K - 1 full steps, then the last move alone. (A lax.cond skipping the last evaluation
-    # inside the scan kept XLA from hoisting the kernel spectra out of the loop: 13% slower.)
+    # inside the scan kept XLA from hoisting the kernel spectra out of the loop: slower.)
     if num_steps > 1:  # a scan of length 0 would still trace an evaluation
         state, _ = jax.lax.scan(body, state, keys[:-1])
     y = _move(keys[-1], state, projection, step_size, temperature, noise)

@@ -64,8 +64,8 @@ def _parse_spec(spec: str):
 
 
 # The paper's ReLU makes f piecewise linear in Y: where Langevin steps cross its kinks the
-# Y-gradient flips sign (consecutive gradients of trained nets have cosine -0.6 to -0.9).
-# Smooth activations give the sampler a smooth energy.
+# Y-gradient flips sign (consecutive gradients of trained nets point nearly opposite:
+# docs/experiments.md). Smooth activations give the sampler a smooth energy.
 ACTIVATIONS = {
     "relu": nn.relu,
     "leaky_relu": lambda h: nn.leaky_relu(h, 0.2),

@@ -88,7 +88,7 @@ def surface_points(vertices: np.ndarray, faces: np.ndarray, spacing: float) -> n
     """Points on every triangle, a lattice no coarser than `spacing` along each edge.
 
     Same idea as trimesh's subdivide-based voxelization, but each triangle is sampled on
-    its own lattice, which avoids the global edge bookkeeping (about 10x faster here).
+    its own lattice, which avoids the global edge bookkeeping (much faster: docs/performance.md).
     """
     tri = vertices[faces]  # (F, 3, 3)
     edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2).max(1)

@@ -120,20 +120,31 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
 
 
 def resolve_path(path: str) -> str:
-    """A config file: as given, else by its name in the repository's configs/."""
-    if os.path.exists(path):
+    """A config file: as given, else by its name in the repository's configs/ ("synthesis",
+    "synthesis.py" or "configs/synthesis.py" all name configs/synthesis.py)."""
+    if os.path.isfile(path):
         return path
-    candidate = CONFIG_DIR / os.path.basename(path)
-    return str(candidate) if candidate.is_file() else path
+    name = os.path.basename(path)
+    for candidate in (CONFIG_DIR / name, CONFIG_DIR / f"{name}.py"):
+        if candidate.is_file():
+            return str(candidate)
+    return path
+
+
+def resolve_spec(spec: str) -> str:
+    """`FILE:preset` with FILE resolved (resolve_path); a ConfigError names a missing file."""
+    path, sep, preset = str(spec).partition(":")
+    resolved = resolve_path(path)
+    if not os.path.isfile(resolved):
+        have = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.py")))
+        raise ConfigError(f"config file {path!r} not found (bundled configs: {have})")
+    return resolved + sep + preset
 
 
 def load(spec: str, **overrides) -> ml_collections.ConfigDict:
     """`configs/FILE.py:preset` (the --config syntax) as a ConfigDict; `overrides` are
     dotted keys, e.g. load("configs/synthesis.py:smoke", **{"train.num_iters": 2})."""
-    path, _, preset = str(spec).partition(":")
-    path = resolve_path(path)
-    if not os.path.isfile(path):
-        raise ConfigError(f"config file {path} not found")
+    path, _, preset = resolve_spec(spec).partition(":")
     module_spec = importlib.util.spec_from_file_location(Path(path).stem, path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)

@@ -2,8 +2,8 @@
 split only (the test split is scored once, with the chosen model).
 
 The choice minimises validation cross-entropy, not validation accuracy: on easy category sets
-accuracy saturates (99-100% at many settings) and its earliest tie picked badly under-fitted
-models; cross-entropy still ranks them."""
+accuracy saturates (the same near-100% at many settings) and its earliest tie picked badly
+under-fitted models; cross-entropy still ranks them (docs/experiments.md)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def _train_path(x, xt, y, x_val, y_val, l2, lr, num_classes: int, steps: int):
     def step(carry, _):
         p, opt = carry
         # the cross-entropy's gradient by hand, so the (D, N) @ (N, C) product reads a
-        # pre-transposed copy of x: XLA's x.T @ g was 10x slower on the CPU
+        # pre-transposed copy of x: XLA's x.T @ g is much slower on the CPU
+        # (docs/performance.md)
         d = (jax.nn.softmax(x @ p[0] + p[1]) - onehot) / x.shape[0]
         g = (xt @ d + l2 * p[0], jnp.sum(d, axis=0))
         upd, opt = tx.update(g, opt, p)
