@@ -21,7 +21,8 @@ LAYERS = {
     "main": {"cli"},
     "__main__": {"cli"},
     "errors": set(),
-    "__init__": set(),
+    "__init__": {"api"},
+    "api": {"experiment", "variants", "core", "data", "visual", "metrics"},
 }
 
 

@@ -1,0 +1,159 @@
+"""The Python API: a trained model as an object, numpy in and numpy out.
+
+    import gvoxel
+    m = gvoxel.load("runs/chair")            # a training workdir
+    shapes = m.sample(16, seed=0)            # (16, 32, 32, 32) soft occupancies in [0, 1]
+    gvoxel.render(shapes, "chairs.png")
+    gvoxel.export_meshes(shapes, "meshes/")
+
+A model has the methods its variant supports (`m.capabilities` lists them); calling another
+is one GVoxelError naming what it can do. Each method is jitted once per input shape.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gvoxel import visual
+from gvoxel.core import energy as energy_lib
+from gvoxel.core import features as features_lib
+from gvoxel.errors import InputError
+from gvoxel.experiment import completion
+from gvoxel.experiment import run as run_lib
+from gvoxel.variants import base
+
+
+def load(source: str, step: int | None = None) -> Model:
+    """A trained model from a training workdir (latest checkpoint, or `step`)."""
+    exp, state, step = run_lib.load_experiment(str(source), step, num_devices=1)
+    return Model(exp, state, step)
+
+
+def render(grids, path: str, **kwargs) -> str:
+    """A PNG montage of (N, R, R, R) grids (isosurface at 0.5); returns the path."""
+    return visual.save_montage(_grids(grids), path, **kwargs)
+
+
+def export_meshes(grids, folder: str, prefix: str = "shape", formats=("obj",)) -> list[str]:
+    """One mesh per grid (marching cubes at 0.5) in each of `formats`; returns the paths."""
+    return visual.export_meshes(_grids(grids), folder, prefix=prefix, formats=tuple(formats))
+
+
+def _grids(y, resolution: int | None = None) -> np.ndarray:
+    y = np.asarray(y, np.float32)
+    if y.ndim == 3:
+        y = y[None]
+    if y.ndim != 4 or len(set(y.shape[1:])) != 1:
+        raise InputError(f"expected voxel grids (N, R, R, R), got shape {y.shape}")
+    if resolution is not None and y.shape[-1] != resolution:
+        raise InputError(f"grids are {y.shape[-1]}³ but the model is {resolution}³")
+    if not np.isfinite(y).all():
+        raise InputError("voxel grids contain NaN or inf")
+    return y
+
+
+class Model:
+    """A trained run: `sample`, `energy`, `recover`, `superres`, `features`, `generate`,
+    `interpolate`, as its variant allows."""
+
+    def __init__(self, exp, state, step: int):
+        self.exp, self.state, self.step = exp, state, step
+        self.variant = exp.variant
+        self.name = exp.config.variant
+        self.resolution = exp.info.resolution
+
+    def __repr__(self):
+        can = ", ".join(self.capabilities) or "train only"
+        return f"<gvoxel {self.name} model, {self.resolution}³, iteration {self.step}: {can}>"
+
+    @property
+    def capabilities(self) -> list[str]:
+        return base.capabilities(self.variant)
+
+    def _require(self, capability: str):
+        return base.require(self.variant, self.name, capability)
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def sample(self, n: int, seed: int = 0, steps: int | None = None, noise=None) -> np.ndarray:
+        """n fresh shapes drawn by the run's recipe (as `gvoxel sample`); multi-grid: the
+        finest grid."""
+        self._require("draw fresh samples")
+        if int(n) < 1:
+            raise InputError(f"n must be positive, got {n}")
+        grids, _, _ = run_lib.draw(self.exp, self.state, self.step, int(n), seed, steps, noise)
+        grids = grids["samples"] if isinstance(grids, dict) else grids
+        return np.asarray(jax.device_get(grids))
+
+    def generate(self, z) -> np.ndarray:
+        """g(Z) of a cooperative model for latents z (N, latent_dim): one forward pass."""
+        v = self._require("generate from latents")
+        z = np.asarray(z, np.float32)
+        if z.ndim != 2 or z.shape[1] != v.latent_dim:
+            raise InputError(f"z must be (N, {v.latent_dim}), got shape {z.shape}")
+        return np.asarray(_generate(v, self.state, jnp.asarray(z)))
+
+    def latents(self, n: int, seed: int = 0) -> np.ndarray:
+        v = self._require("generate from latents")
+        return np.asarray(v.latents(jax.random.PRNGKey(seed), int(n)))
+
+    def interpolate(self, z_a, z_b, n: int = 8) -> np.ndarray:
+        """g along the straight line from z_a to z_b (n shapes, the ends exactly)."""
+        t = np.linspace(0.0, 1.0, int(n), dtype=np.float32)[:, None]
+        return self.generate((1.0 - t) * np.asarray(z_a)[None] + t * np.asarray(z_b)[None])
+
+    # -- the energy and the descriptor ------------------------------------------------------
+
+    def _model_and_params(self):
+        v = self.variant
+        if hasattr(v, "model"):
+            return v.model, self.state["params"]
+        return v.levels[-1], self.state["params"][v.names[-1]]  # multi-grid: the finest grid
+
+    def energy(self, y) -> np.ndarray:
+        """E(Y) = ‖Y − m‖²/(2s²) − f(Y − m; θ) per shape (occupancies Y, data mean m)."""
+        model, params = self._model_and_params()
+        y = _grids(y, self.resolution) - np.asarray(self.state["data_mean"])
+        return np.asarray(_energy(model, params, jnp.asarray(y)))
+
+    def features(self, y, pools=features_lib.POOLS) -> np.ndarray:
+        """§6.5 descriptor features (N, D) of occupancy grids."""
+        v = self._require("give descriptor features")
+        y = _grids(y, self.resolution) - np.asarray(self.state["data_mean"])
+        return features_lib.extract_all(v.descriptor, self.state["params"], y, tuple(pools))
+
+    # -- completing a partial input --------------------------------------------------------
+
+    def recover(self, y, visible, seed: int = 0, steps: int | None = None) -> np.ndarray:
+        """The shapes y with their hidden voxels (visible == 0) filled in, binary."""
+        self._require("complete a partial input")
+        if self.name != "recovery":
+            raise InputError(f"recover needs a recovery model, this is a {self.name!r} one")
+        y = _grids(y, self.resolution)
+        visible = np.broadcast_to(np.asarray(visible) > 0.5, y.shape)
+        _, result = completion.complete(self.exp, self.state, visible, y, seed, steps)
+        return completion.binarize(self.exp, visible, result)
+
+    def superres(self, low, seed: int = 0, steps: int | None = None) -> np.ndarray:
+        """Low-resolution shapes ((R/f)³) up-scaled to R³, binary, keeping every block's
+        voxel count."""
+        self._require("complete a partial input")
+        if self.name != "superres":
+            raise InputError(f"superres needs a superres model, this is a {self.name!r} one")
+        low = _grids(low, self.resolution // self.variant.factor)
+        _, result = completion.complete(self.exp, self.state, low, None, seed, steps)
+        return completion.binarize(self.exp, low, result)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _energy(model, params, y):
+    return energy_lib.energy(model.descriptor_fn, params, y, model.sampler.reference_std)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _generate(variant, state, z):
+    return variant.postprocess(state, variant.generate(state, z))
