@@ -1,51 +1,37 @@
-"""The smoke preset trains, checkpoints and resumes exactly; the step traces once."""
+"""The training loop: the smoke preset trains, writes its outputs, checkpoints and resumes
+exactly; the step traces once; a conflicting config is refused. Reliability: killed runs
+resume exactly, SIGTERM checkpoints, divergence rolls back and backs off (the guard)."""
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import chex
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from gvoxel import train
 from gvoxel.data import split
+from gvoxel.errors import ConfigError
 from gvoxel.experiment import checkpoint
 from gvoxel.experiment import run as run_lib
 from gvoxel.variants.base import DataInfo
+from gvoxel.variants.synthesis import Synthesis
+from tests.helpers import CONFIGS, ROOT, final_state, smoke_config
 
-CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "configs")
-
-
-def smoke_config(name="synthesis", **overrides):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, os.path.join(CONFIG_DIR, f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    c = mod.get_config("smoke")
-    for key, value in overrides.items():
-        node = c
-        *path, leaf = key.split(".")
-        for p in path:
-            node = node[p]
-        node[leaf] = value
-    return c
+SMOKE = f"{CONFIGS / 'synthesis.py'}:smoke"
+ARGS = ["--config.train.num_iters=6", "--config.train.num_devices=1"]
 
 
-def final_state(workdir):
-    _, state, step = run_lib.load_experiment(str(workdir))
-    return step, jax.device_get(state)
-
-
-def assert_states_equal(a, b):
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-
-
-def test_smoke_trains_writes_outputs_and_resumes_bit_exactly(tmp_path):
-    full = tmp_path / "full"
-    cfg = smoke_config(**{"train.num_iters": 4, "train.num_devices": 1})
-    train.train_and_evaluate(cfg, str(full))
+def test_smoke_trains_writes_outputs_and_resumes_bit_exactly(
+    tmp_path, trained_run, assert_states_equal
+):
+    full = trained_run("synthesis")  # straight to 4 iterations, one device
     assert os.path.exists(full / "samples" / "iter_000004_samples.png")
     assert os.path.exists(full / "samples" / "iter_000004_samples.npz")
     assert os.path.isdir(full / "samples" / "iter_000004_samples_meshes")
@@ -56,7 +42,9 @@ def test_smoke_trains_writes_outputs_and_resumes_bit_exactly(tmp_path):
     train.train_and_evaluate(
         smoke_config(**{"train.num_iters": 2, "train.num_devices": 1}), str(part)
     )
-    train.train_and_evaluate(cfg, str(part))
+    train.train_and_evaluate(
+        smoke_config(**{"train.num_iters": 4, "train.num_devices": 1}), str(part)
+    )
     step_a, a = final_state(full)
     step_b, b = final_state(part)
     assert step_a == step_b == 4
@@ -78,8 +66,6 @@ def test_train_step_traces_once(tmp_path):
 
 
 def test_resume_with_a_conflicting_config_is_refused(tmp_path):
-    from gvoxel.errors import ConfigError
-
     train.train_and_evaluate(smoke_config(**{"train.num_iters": 2}), str(tmp_path))
     with pytest.raises(ConfigError, match="another config.*sampler.step_size"):
         train.train_and_evaluate(
@@ -91,46 +77,108 @@ def test_resume_with_a_conflicting_config_is_refused(tmp_path):
     assert mngr.latest_step() == 3
 
 
-def test_polish_steps_descend_the_written_samples_only():
-    """`sampler.polish_steps` writes noise-free descents of the chains; chains stay as they are."""
-    import jax.numpy as jnp
+# -- reliability ------------------------------------------------------------------------------
 
-    from gvoxel import variants
-    from gvoxel.core import ebm, energy
 
-    plain = variants.get(smoke_config(), DataInfo(16, 16, 4))
-    polished = variants.get(smoke_config(**{"sampler.polish_steps": 5}), DataInfo(16, 16, 4))
-    state = plain.init(jax.random.PRNGKey(0), jnp.zeros((16,) * 3))
-    chains = np.asarray(state["chains"])
-
-    np.testing.assert_array_equal(
-        plain.outputs(state)["samples"], ebm.postprocess(state["chains"], state["data_mean"])
+def cli(workdir, env_extra=None, wait=True, args=ARGS):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", **(env_extra or {}))
+    cmd = [sys.executable, "-m", "gvoxel.main", f"--config={SMOKE}", f"--workdir={workdir}", *args]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    out = polished.outputs(state)["samples"]
-    np.testing.assert_array_equal(np.asarray(state["chains"]), chains)
-    assert not np.allclose(out, plain.outputs(state)["samples"])
-
-    # the polished samples sit lower in energy than the chains they came from
-    def mean_energy(samples):
-        y = jnp.asarray(samples) - state["data_mean"]
-        return float(jnp.mean(energy.energy(plain.model.descriptor_fn, state["params"], y)))
-
-    assert mean_energy(out) < mean_energy(plain.outputs(state)["samples"])
+    if wait:
+        proc.communicate(timeout=600)
+    return proc
 
 
-def test_older_saved_config_gains_new_keys_and_still_resumes():
-    """A workdir saved before a key existed loads with its default and resumes unrefused."""
-    import json
+@pytest.fixture(scope="module")
+def uninterrupted(trained_run):
+    """(step, state) of the smoke run trained straight to 6 iterations on one device."""
+    return final_state(trained_run("synthesis", **{"train.num_iters": 6}))
 
-    from gvoxel.experiment import config as config_utils
-    from gvoxel.experiment import config as default_config
 
-    current = default_config.base_config("synthesis")
-    saved = json.loads(config_utils.to_json(current))
-    del saved["sampler"]["polish_steps"]
-    del saved["model"]["conv_impl"]  # not a resumable key: a raw comparison refuses it
-    now = json.loads(config_utils.to_json(current))
-    assert config_utils.differences(saved, now) == ["model.conv_impl: '<missing>' -> 'auto'"]
-    loaded = config_utils.with_defaults(saved, default_config.base_config("synthesis"))
-    assert loaded.sampler.polish_steps == 0 and loaded.model.net == current.model.net
-    assert config_utils.differences(loaded.to_dict(), now) == []
+def test_killed_mid_save_resumes_to_the_same_result(tmp_path, uninterrupted, assert_states_equal):
+    proc = cli(tmp_path, {"GVOXEL_FAULT": "save:4"})
+    assert proc.returncode == -signal.SIGKILL
+    # The interrupted save never shows up as a checkpoint; an earlier one survives.
+    steps = checkpoint.manager(str(tmp_path)).all_steps()
+    assert 2 in steps
+    proc = cli(tmp_path)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    step, state = final_state(tmp_path)
+    assert step == uninterrupted[0] == 6
+    assert_states_equal(state, uninterrupted[1])
+
+
+def test_sigkill_at_a_random_moment_resumes_exactly(tmp_path, uninterrupted, assert_states_equal):
+    proc = cli(tmp_path, wait=False)
+    deadline = time.time() + 300
+    metrics = tmp_path / "metrics" / "metrics.jsonl"
+    while time.time() < deadline and not (metrics.exists() and metrics.read_text().strip()):
+        time.sleep(0.2)
+    time.sleep(np.random.default_rng().uniform(0.0, 1.5))
+    proc.kill()
+    proc.communicate()
+    proc = cli(tmp_path)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    step, state = final_state(tmp_path)
+    assert step == 6
+    assert_states_equal(state, uninterrupted[1])
+
+
+def test_sigterm_checkpoints_before_exiting(tmp_path):
+    slow = [
+        "--config.train.num_iters=200",
+        "--config.train.checkpoint_every=100",
+        "--config.train.sample_every=100",
+        "--config.train.num_devices=1",
+    ]
+    proc = cli(tmp_path, {"GVOXEL_FAULT": "none"}, wait=False, args=slow)
+    metrics = tmp_path / "metrics" / "metrics.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (metrics.exists() and metrics.read_text().strip()):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=300)
+    assert proc.returncode == 0
+    logged = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    latest = checkpoint.manager(str(tmp_path)).latest_step()
+    assert latest is not None and latest >= max(logged) and latest < 100
+
+
+def _nan_at(step_no, only_above_step_size=None):
+    """Wraps Synthesis.train_step so the energy becomes NaN at one iteration."""
+    original = Synthesis.train_step
+
+    def train_step(self, state, batch):
+        new_state, metrics = original(self, state, batch)
+        hit = state["step"] + 1 == step_no
+        if only_above_step_size is not None:
+            hit = hit & (self.model.sampler.step_size > only_above_step_size)
+        metrics = dict(metrics, energy_syn=jnp.where(hit, jnp.nan, metrics["energy_syn"]))
+        return new_state, metrics
+
+    return train_step
+
+
+def test_nan_rolls_back_and_retries_with_smaller_step(tmp_path, monkeypatch):
+    monkeypatch.setattr(Synthesis, "train_step", _nan_at(3, only_above_step_size=0.06))
+    cfg = smoke_config(**{"train.num_iters": 4, "train.num_devices": 1})
+    train.train_and_evaluate(cfg, str(tmp_path))
+    meta = checkpoint.saved_meta(checkpoint.manager(str(tmp_path)))
+    assert meta["guard_retries"] == 1 and meta["guard_scale"] == 0.5
+    assert checkpoint.manager(str(tmp_path)).latest_step() == 4
+
+
+def test_persistent_nan_stops_with_a_clear_message_and_keeps_checkpoints(tmp_path, monkeypatch):
+    monkeypatch.setattr(Synthesis, "train_step", _nan_at(3))
+    cfg = smoke_config(**{"train.num_iters": 4, "train.num_devices": 1, "guard.max_retries": 2})
+    with pytest.raises(
+        train.TrainingDiverged,
+        match=r"iteration 3: non-finite energy_syn.*"
+        r"2 rollback\(s\).*latest: 2",
+    ):
+        train.train_and_evaluate(cfg, str(tmp_path))
+    _, state, step = run_lib.load_experiment(str(tmp_path))
+    assert step == 2
+    assert all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(state))

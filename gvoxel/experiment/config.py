@@ -196,9 +196,13 @@ def to_json(config: ml_collections.ConfigDict) -> str:
 
 def differences(saved: dict, current: dict) -> list[str]:
     a, b = flatten(saved), flatten(json.loads(json.dumps(current)))
+    # a learning-rate schedule over the run's length makes the length part of the run
+    scheduled = "cosine" in (a.get("optim.decay"), b.get("optim.decay"))
     diffs = []
     for k in sorted(set(a) | set(b)):
-        if any(k == r or k.startswith(r + ".") for r in RESUMABLE_KEYS):
+        if scheduled and k == "train.num_iters":
+            pass
+        elif any(k == r or k.startswith(r + ".") for r in RESUMABLE_KEYS):
             continue
         if a.get(k, "<missing>") != b.get(k, "<missing>"):
             diffs.append(f"{k}: {a.get(k, '<missing>')!r} -> {b.get(k, '<missing>')!r}")

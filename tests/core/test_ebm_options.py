@@ -1,0 +1,118 @@
+"""The EBM's training options, each by its defining property."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from gvoxel.core import ebm, energy
+from gvoxel.core.nets import Descriptor
+from gvoxel.errors import ConfigError
+from gvoxel.experiment import config as config_lib
+from gvoxel.variants import base
+
+
+def model(**learning):
+    sampler = ebm.SamplerSettings(3, 0.1, 1.0, -1, False, True, 1.0, 0.5, 0, 0.0, 0)
+    net = Descriptor(layers=((4, 3, 2),), init_std=0.0)
+    return ebm.EnergyModel(net, sampler, optax.adam(0.01), 8, ebm.LearningSettings(**learning))
+
+
+def data(seed=0, n=4):
+    k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
+    return jax.random.uniform(k1, (n, 8, 8, 8)), jax.random.normal(k2, (n, 8, 8, 8))
+
+
+def test_ema_follows_its_formula_and_is_what_fresh_draws_use():
+    m = model(ema=0.9)
+    learner = m.init(jax.random.PRNGKey(0))
+    np.testing.assert_array_equal(
+        learner["ema_params"]["fc_kernel"], learner["params"]["fc_kernel"]
+    )
+    obs, syn = data()
+    new, _, _ = m.mode_shifting(learner, obs, syn)
+    for e0, p1, e1 in zip(
+        *(jax.tree.leaves(t) for t in (learner["ema_params"], new["params"], new["ema_params"]))
+    ):
+        np.testing.assert_allclose(e1, 0.9 * e0 + 0.1 * p1, rtol=1e-6)
+    assert ebm.EnergyModel.sampling_params(new) is new["ema_params"]
+    assert "ema_params" not in model().init(jax.random.PRNGKey(0))
+
+
+def test_energy_penalty_adds_its_gradient():
+    obs, syn = data()
+    plain, penalised = model(), model(energy_penalty=0.5)
+    params = plain.init(jax.random.PRNGKey(1))["params"]
+    g0 = jax.grad(lambda p: plain.loss(p, obs, syn)[0])(params)
+    g1 = jax.grad(lambda p: penalised.loss(p, obs, syn)[0])(params)
+
+    def square(p):
+        f = lambda y: plain.descriptor_fn(p, y)  # noqa: E731
+        return 0.5 * (jnp.mean(f(obs) ** 2) + jnp.mean(f(syn) ** 2))
+
+    g2 = jax.grad(square)(params)
+    for a, b, c in zip(*(jax.tree.leaves(g) for g in (g0, g1, g2))):
+        np.testing.assert_allclose(b, a + c, rtol=1e-4, atol=1e-7)
+    # and still no θ-gradient flows through the synthesized examples
+    gy = jax.grad(lambda y: penalised.loss(params, obs, y)[0] - energy.mode_shifting_loss(
+        penalised.descriptor_fn, params, obs, y)[0])(syn)  # fmt: skip
+    np.testing.assert_array_equal(gy, np.zeros_like(gy))
+
+
+def test_mirror_augmentation_is_an_exact_symmetry_per_shape():
+    m = model(mirror_axis=0)
+    obs, _ = data(n=32)
+    out = np.asarray(m.augment(jax.random.PRNGKey(3), obs))
+    flipped = np.flip(np.asarray(obs), axis=1)
+    same = [np.array_equal(o, x) for o, x in zip(out, np.asarray(obs))]
+    mirrored = [np.array_equal(o, f) for o, f in zip(out, flipped)]
+    assert all(s or f for s, f in zip(same, mirrored))
+    assert 4 < sum(mirrored) < 28  # about half
+    assert m.augment(jax.random.PRNGKey(3), obs) is not obs
+    assert model().augment(jax.random.PRNGKey(3), obs) is obs
+
+
+def test_reinit_restarts_its_share_of_persistent_chains():
+    m = model()
+    chains = jnp.full((400, 8, 8, 8), 7.0)
+    np.testing.assert_array_equal(m.chain_starts(jax.random.PRNGKey(0), chains), chains)
+    buffered = ebm.EnergyModel(
+        m.descriptor, m.sampler._replace(reinit=0.25), m.tx, m.resolution, m.learning
+    )
+    starts = np.asarray(buffered.chain_starts(jax.random.PRNGKey(0), chains))
+    kept = np.all(starts == 7.0, axis=(1, 2, 3))
+    assert 0.18 < 1 - kept.mean() < 0.32
+    fresh = starts[~kept]
+    assert abs(fresh.mean()) < 0.05 and abs(fresh.std() - 1.0) < 0.05  # N(0, init_std²)
+    restart = ebm.EnergyModel(
+        m.descriptor, m.sampler._replace(persistent=False), m.tx, m.resolution, m.learning
+    )
+    assert not np.any(np.asarray(restart.chain_starts(jax.random.PRNGKey(0), chains)) == 7.0)
+
+
+def test_cosine_decay_reaches_zero_at_the_last_iteration():
+    c = config_lib.base_config()
+    c.optim.decay = "cosine"
+    tx = base.optimizer(c.optim, 1, num_iters=10)
+    params = {"w": jnp.ones(())}
+    state = tx.init(params)
+    sizes = []
+    for _ in range(11):
+        upd, state = tx.update({"w": jnp.ones(())}, state, params)
+        sizes.append(abs(float(upd["w"])))
+    assert sizes[0] == pytest.approx(c.optim.lr, rel=1e-3) and sizes[10] == 0.0
+    c.optim.decay = "linear"
+    with pytest.raises(ConfigError, match="optim.decay"):
+        base.optimizer(c.optim, 1, num_iters=10)
+
+
+def test_bad_option_values_are_config_errors():
+    c = config_lib.base_config()
+    c.optim.ema = 1.0
+    with pytest.raises(ConfigError, match="optim.ema"):
+        base.learning_settings(c)
+    c = config_lib.base_config()
+    c.sampler.reinit = 1.5
+    with pytest.raises(ConfigError, match="sampler.reinit"):
+        base.sampler_settings(c.sampler)

@@ -1,0 +1,66 @@
+"""The descriptor f(Y; θ): feature maps, presets, heads and activations."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gvoxel.core import nets
+from gvoxel.errors import ConfigError
+
+
+def test_descriptor_exposes_feature_maps_and_presets():
+    net = nets.Descriptor(layers=nets.NET_PRESETS["synthesis"])
+    shapes = jax.eval_shape(
+        lambda: net.init_with_output(
+            jax.random.PRNGKey(0), jnp.zeros((2, 32, 32, 32)), features=True
+        )[0]
+    )
+    f, maps = shapes
+    assert f.shape == (2,)
+    assert [m.shape for m in maps] == [(2, 11, 11, 11, 200), (2, 6, 6, 6, 100)]
+    coop = nets.Descriptor(layers=nets.NET_PRESETS["cooperative"])
+    f, maps = jax.eval_shape(
+        lambda: coop.init_with_output(
+            jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 32)), features=True
+        )[0]
+    )
+    assert [m.shape[1:] for m in maps] == [(16, 16, 16, 64), (8, 8, 8, 128), (4, 4, 4, 256)]
+
+
+def test_sum_head_is_a_sum_of_local_terms_with_one_weight_per_channel():
+    net = nets.Descriptor(layers=((3, 3, 2),), init_std=0.1, head="sum")
+    y = jax.random.uniform(jax.random.PRNGKey(1), (2, 8, 8, 8))
+    (f, maps), variables = net.init_with_output(jax.random.PRNGKey(0), y, features=True)
+    p = variables["params"]
+    assert p["fc_kernel"].shape == (3, 1)  # not (4·4·4·3, 1): no position-specific weights
+    expected = jnp.sum(maps[-1], axis=(1, 2, 3)) @ p["fc_kernel"][:, 0] + p["fc_bias"][0]
+    np.testing.assert_allclose(f, expected, rtol=1e-5)
+    # a shape moved by the net's stride, away from the borders, has the same f
+    z = jnp.zeros((1, 16, 16, 16)).at[0, 4:8, 5:9, 4:7].set(1.0)
+    f0 = net.apply(variables, z)
+    f1 = net.apply(variables, jnp.roll(z, 2, axis=1))
+    np.testing.assert_allclose(f0, f1, rtol=1e-5)
+    bad = nets.Descriptor(layers=((3, 3, 2),), head="mean")
+    with pytest.raises(ConfigError, match="model.head"):
+        bad.init(jax.random.PRNGKey(0), y)
+
+
+def test_smooth_activations_give_a_lipschitz_energy_gradient():
+    y = jax.random.normal(jax.random.PRNGKey(1), (2, 8, 8, 8))
+    d = jax.random.normal(jax.random.PRNGKey(2), y.shape)
+
+    def grad_change(activation, eps):
+        net = nets.Descriptor(
+            layers=((4, 3, 2), (3, 2, 1)), init_std=0.3, activation=activation, conv_impl="xla"
+        )
+        p = net.init(jax.random.PRNGKey(0), y)["params"]
+        g = jax.jit(jax.grad(lambda v: net.apply({"params": p}, v).sum()))
+        return float(jnp.linalg.norm(g(y + eps * d) - g(y)))
+
+    for act in ("swish", "softplus"):
+        # the change shrinks in proportion to the step: no kinks
+        ratio = grad_change(act, 1e-2) / grad_change(act, 1e-3)
+        assert 8 < ratio < 12, (act, ratio)
+    with pytest.raises(ConfigError, match="model.activation"):
+        nets.Descriptor(layers=((3, 3, 2),), activation="tanhh").init(jax.random.PRNGKey(0), y)
