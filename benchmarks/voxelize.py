@@ -20,11 +20,11 @@ import time
 
 import _common
 
-from gvoxel.cli.voxelize import voxelize_folder
 from gvoxel.data.meshio import read_mesh
+from gvoxel.data.modelnet import voxelize_folder
 from gvoxel.data.voxelizer import voxelize_mesh
 
-MESHES = os.path.join(_common.ROOT, "tests", "data")
+MESHES = os.path.join(_common.ROOT, "tests", "assets")
 
 
 def single(paths, resolution, trials):
