@@ -1,8 +1,8 @@
 """gvoxel: Generative VoxelNet (energy-based 3D shape models) in JAX/Flax.
 
-    import gvoxel
-    m = gvoxel.load("runs/chair")
-    gvoxel.render(m.sample(16), "chairs.png")
+import gvoxel
+m = gvoxel.load("runs/chair")
+gvoxel.render(m.sample(16), "chairs.png")
 """
 
 __version__ = "0.1.0"

@@ -177,7 +177,7 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
     samples_dir = os.path.join(workdir, "samples")
     voxels = exp.info.resolution**3
     evaluate = evaluators.make_evaluator(config)
-    t0, step0 = time.time(), step
+    window = None  # (time, step) the rate is measured from: after the first dispatch (compile)
     while step < t.num_iters:
         host = [batches.batch(i) for i in range(step, step + n)]
         host = host[0] if n == 1 else jax.tree.map(lambda *b: np.stack(b), *host)
@@ -188,9 +188,17 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
         bad = _unhealthy(metrics, config.guard, voxels)
         if bad:
             raise _Diverged(step, bad)
-        if step % t.log_every == 0 or step >= t.num_iters:
-            rate = (step - step0) / max(time.time() - t0, 1e-9)
-            metrics.update(iters_per_s=rate, eta_s=(t.num_iters - step) / max(rate, 1e-9))
+        if window is None:
+            window = (time.time(), step)
+        if (step % t.log_every == 0 or step >= t.num_iters) and step > window[1]:
+            # iterations per second over the iterations since the last log, compile excluded
+            rate = (step - window[1]) / max(time.time() - window[0], 1e-9)
+            eta = (t.num_iters - step) / max(rate, 1e-9)
+            metrics.update(iters_per_s=rate, eta_s=eta)
+            writer.write_scalars(step, metrics)
+            logging.info("iteration %d of %d, %.3g it/s, ETA %s", step, t.num_iters, rate, hms(eta))
+            window = (time.time(), step)
+        elif step % t.log_every == 0 or step >= t.num_iters:
             writer.write_scalars(step, metrics)
         if step % t.sample_every == 0 or step >= t.num_iters:
             write_outputs(exp, state, samples_dir, f"iter_{step:06d}", config.output.formats)
@@ -199,6 +207,7 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
             scores = evaluate(samples, step, draw=_drawer(exp, state, step))
             if scores:
                 writer.write_scalars(step, scores)
+            window = (time.time(), step)  # writing pictures and scoring is not training time
         if step % t.checkpoint_every == 0 or step >= t.num_iters or stop["signal"]:
             checkpoint.save(mngr, step, state, meta, force=True)
             _fault("save", step)
@@ -207,6 +216,11 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
             logging.warning("SIGTERM: checkpointed iteration %d, exiting", step)
             break
     return state
+
+
+def hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _drawer(exp, state, step):
