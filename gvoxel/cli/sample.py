@@ -33,18 +33,19 @@ def main(argv):
         raise ConfigError(f"--num must be positive, got {num}")
     exp, state, step = run_lib.load_experiment(shared.WORKDIR.value, shared.STEP.value)
     variant = base.require(exp.variant, exp.config.variant, "draw fresh samples")
-    steps, noise = run_lib.draw_recipe(exp.config, step)
-    steps = shared.value_or(shared.STEPS, steps)
-    noise = shared.value_or(shared.NOISE, noise)
-    rng = jax.random.PRNGKey(shared.SEED.value)
     if _INIT.value == "chains":
+        steps, noise = run_lib.draw_recipe(exp.config, step)
+        steps = shared.value_or(shared.STEPS, steps)
+        noise = shared.value_or(shared.NOISE, noise)
         grids = variant.outputs(state)["samples"][:num]
         if steps:
             synth = jax.jit(variant.continue_chains, static_argnums=(3,))
+            rng = jax.random.PRNGKey(shared.SEED.value)
             grids = synth(state, rng, state["chains"][:num], steps, noise)
     else:
-        synth = jax.jit(variant.synthesize, static_argnums=(2, 3))
-        grids = synth(state, rng, num, steps, noise)
+        grids, steps, noise = run_lib.draw(
+            exp, state, step, num, shared.SEED.value, shared.STEPS.value, shared.NOISE.value
+        )
     # A variant may return {name: grids} (multigrid: every grid); "samples" is the result.
     levels = jax.device_get(grids)
     levels = levels if isinstance(levels, dict) else {"samples": levels}

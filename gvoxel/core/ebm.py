@@ -39,11 +39,6 @@ class SamplerSettings(NamedTuple):
     draw_steps: int = 0  # Langevin steps of a fresh draw from noise (0 = num_steps)
 
 
-def sum_sq(y):
-    """‖Y‖² per example."""
-    return jnp.sum(jnp.square(y).reshape(y.shape[0], -1), axis=-1)
-
-
 @dataclasses.dataclass(frozen=True)
 class EnergyModel:
     descriptor: nets.Descriptor

@@ -21,10 +21,14 @@ def energy(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = REFEREN
     return from_f(y, descriptor_fn(params, y), s)
 
 
+def sum_sq(y: jax.Array) -> jax.Array:
+    """‖Y‖² per example."""
+    return jnp.sum(jnp.square(y).reshape(y.shape[0], -1), axis=-1)
+
+
 def from_f(y: jax.Array, f: jax.Array, s: float = REFERENCE_STD):
     """E(Y) per example from f(Y) already computed (e.g. by the θ-loss)."""
-    sq = jnp.sum(jnp.square(y).reshape(y.shape[0], -1), axis=-1)
-    return sq / (2.0 * s**2) - f
+    return sum_sq(y) / (2.0 * s**2) - f
 
 
 def energy_and_grad(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = REFERENCE_STD):

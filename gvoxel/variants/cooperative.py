@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from gvoxel.core import draws, ebm, langevin
+from gvoxel.core import draws, ebm, energy, langevin
 from gvoxel.core import generator as gen
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
@@ -264,12 +264,12 @@ class Cooperative:
                 again, (gen_params, gen_opt_state, batch_stats), None, self.regress_steps - 1
             )
 
-        dist = jnp.sqrt(ebm.sum_sq(residual))
+        dist = jnp.sqrt(energy.sum_sq(residual))
         metrics.update({
-            "gen_loss": jnp.mean(ebm.sum_sq(residual)) / (2 * self.sigma**2),
+            "gen_loss": jnp.mean(energy.sum_sq(residual)) / (2 * self.sigma**2),
             "revision": jnp.mean(dist),  # ‖Ỹ − g(Z)‖, what MCMC teaching drives down
             # read by the loop's guard, in the descriptor's domain like Synthesis's
-            "sample_norm": jnp.sqrt(jnp.mean(ebm.sum_sq(self.to_descriptor(state, revised)))),
+            "sample_norm": jnp.sqrt(jnp.mean(energy.sum_sq(self.to_descriptor(state, revised)))),
             "gen_grad_norm": optax.global_norm(gen_grads),
             "occupancy_gen": jnp.mean(y_gen > 0),
             # diversity over Z: revisions that contract g's shapes to one regress g onto it
@@ -279,7 +279,7 @@ class Cooperative:
             "occupancy_obs": jnp.mean(observed + state["data_mean"] > 0.5),
         })  # fmt: skip
         if self.infer_steps:  # ‖Ỹ − g(Z̃)‖: how much of the revision the inferred Z̃ explains
-            metrics["revision_inferred"] = jnp.mean(jnp.sqrt(ebm.sum_sq(target - y_fit)))
+            metrics["revision_inferred"] = jnp.mean(jnp.sqrt(energy.sum_sq(target - y_fit)))
         new_state = dict(
             state,
             **learner,
@@ -301,7 +301,7 @@ class Cooperative:
         def energy_and_grad(z):  # −log p(Z | Ỹ) per chain, up to a constant
             def total(z):
                 y = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])[0]
-                e = ebm.sum_sq(target - y) / (2 * self.sigma**2) + 0.5 * ebm.sum_sq(z)
+                e = energy.sum_sq(target - y) / (2 * self.sigma**2) + 0.5 * energy.sum_sq(z)
                 return jnp.sum(e), e
 
             (_, e), g = jax.value_and_grad(total, has_aux=True)(z)

@@ -11,7 +11,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from gvoxel.core import ebm
+from gvoxel.core import ebm, energy
 from gvoxel.variants import base
 
 
@@ -52,7 +52,7 @@ class Synthesis:
         observed = m.augment(jax.random.fold_in(k_init, 2), batch["voxels"])
         learner, _, metrics = m.mode_shifting(m.learner(state), observed, syn)
         metrics.update(
-            sample_norm=jnp.sqrt(jnp.mean(ebm.sum_sq(syn))),
+            sample_norm=jnp.sqrt(jnp.mean(energy.sum_sq(syn))),
             acceptance=jnp.mean(info.acceptance_rate),
         )
         return dict(state, **learner, step=state["step"] + 1, chains=syn, rng=rng), metrics
