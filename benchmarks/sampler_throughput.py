@@ -40,10 +40,10 @@ def same_out(n, s):
 def flops_per_chain_step(layers, size):
     """Dense multiply-adds of forward + backward-to-input, ×2 FLOP/MAC (as peers/flops.py)."""
     macs, n, cin = 0, size, 1
-    for cout, k, s in layers:
+    for cout, k, s, *pool in layers:
         o = same_out(n, s)
         macs += o**3 * k**3 * cin * cout
-        n, cin = o, cout
+        n, cin = o // (pool[0] if pool else 1), cout
     macs += cin * n**3
     return 4.0 * macs
 

@@ -23,7 +23,7 @@ from gvoxel import visual
 from gvoxel.data import split
 from gvoxel.errors import ConfigError, GVoxelError
 from gvoxel.experiment import batches as batches_lib
-from gvoxel.experiment import checkpoint, sharding, writers
+from gvoxel.experiment import checkpoint, sharding, watchdog, writers
 from gvoxel.experiment import config as config_lib
 from gvoxel.experiment import run as run_lib
 from gvoxel.experiment.run import Experiment, check_workdir, warm_start
@@ -35,16 +35,20 @@ class TrainingDiverged(GVoxelError):
     pass
 
 
+def to_host(tree):
+    """Global arrays as numpy on every process (each joins the gather when there are several)."""
+    if jax.process_count() > 1:
+        return multihost_utils.process_allgather(tree, tiled=True)
+    return jax.tree.map(np.asarray, jax.device_get(tree))
+
+
 def write_outputs(exp: Experiment, state, out_dir: str, prefix: str, formats):
-    outputs = exp.variant.outputs(state)
-    if jax.process_count() > 1:  # every process joins the gather; process 0 writes
-        outputs = multihost_utils.process_allgather(outputs, tiled=True)
-    if jax.process_index() != 0:
-        return
-    for name, grids in outputs.items():
-        visual.write_samples(
-            np.asarray(jax.device_get(grids)), out_dir, f"{prefix}_{name}", formats=tuple(formats)
-        )
+    """The variant's outputs written by process 0; returns them as numpy on every process."""
+    outputs = to_host(exp.variant.outputs(state))
+    if jax.process_index() == 0:
+        for name, grids in outputs.items():
+            visual.write_samples(grids, out_dir, f"{prefix}_{name}", formats=tuple(formats))
+    return outputs
 
 
 class _Diverged(Exception):
@@ -125,6 +129,8 @@ def train_and_evaluate(
         stop["signal"] = signum  # finish this dispatch, checkpoint, exit
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    # one process alone cannot stall on the others
+    dog = watchdog.Watchdog(t.stall_timeout_s if jax.process_count() > 1 else 0)
     try:
         while True:
             exp = Experiment(
@@ -145,7 +151,7 @@ def train_and_evaluate(
                 exp.mesh.size,
             )
             try:
-                return _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop)
+                return _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog)
             except _Diverged as d:
                 meta["guard_retries"] += 1
                 good = mngr.latest_step()
@@ -163,13 +169,14 @@ def train_and_evaluate(
                     meta["guard_scale"],
                 )
     finally:
+        dog.stop()
         mngr.wait_until_finished()
         mngr.close()
         writer.close()
         signal.signal(signal.SIGTERM, previous)
 
 
-def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
+def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog):
     config, t = exp.config, exp.config.train
     n = t.steps_per_dispatch
     train_step = exp.jit_train_step(n)
@@ -185,6 +192,9 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
         state, metrics = train_step(state, batch)
         step += n
         metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        if window is None:
+            dog.start()  # armed after the first dispatch: compiling is not a stall
+        dog.beat()
         bad = _unhealthy(metrics, config.guard, voxels)
         if bad:
             raise _Diverged(step, bad)
@@ -201,12 +211,14 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop):
         elif step % t.log_every == 0 or step >= t.num_iters:
             writer.write_scalars(step, metrics)
         if step % t.sample_every == 0 or step >= t.num_iters:
-            write_outputs(exp, state, samples_dir, f"iter_{step:06d}", config.output.formats)
-            samples = exp.variant.outputs(state).get("samples")
-            samples = None if samples is None else np.asarray(jax.device_get(samples))
+            outputs = write_outputs(
+                exp, state, samples_dir, f"iter_{step:06d}", config.output.formats
+            )
+            samples = outputs.get("samples")
             scores = evaluate(samples, step, draw=_drawer(exp, state, step))
             if scores:
                 writer.write_scalars(step, scores)
+            dog.beat()
             window = (time.time(), step)  # writing pictures and scoring is not training time
         if step % t.checkpoint_every == 0 or step >= t.num_iters or stop["signal"]:
             checkpoint.save(mngr, step, state, meta, force=True)
@@ -231,6 +243,6 @@ def _drawer(exp, state, step):
     def draw(n):
         grids, _, _ = run_lib.draw(exp, state, step, n, seed=step)
         grids = grids["samples"] if isinstance(grids, dict) else grids
-        return np.asarray(jax.device_get(grids))
+        return to_host(grids)
 
     return draw

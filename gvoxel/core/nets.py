@@ -11,7 +11,8 @@ import jax.numpy as jnp
 from gvoxel.core import conv, draws
 from gvoxel.errors import ConfigError
 
-# (filters, kernel, stride) per conv layer; a fully connected layer to one scalar follows.
+# (filters, kernel, stride[, pool]) per conv layer; a fully connected layer to one scalar
+# follows. pool > 1 average-pools the layer's output by that factor.
 NET_PRESETS: dict[str, tuple[tuple[int, int, int], ...]] = {
     # §6.1 synthesis net.
     "synthesis": ((200, 16, 3), (100, 6, 2)),
@@ -27,8 +28,9 @@ NET_PRESETS: dict[str, tuple[tuple[int, int, int], ...]] = {
 
 
 def resolve_layers(layers) -> tuple[tuple[int, int, int], ...]:
-    """A preset name, a spec "filters@kernel/stride,..." (e.g. "64@6/3,64@4/2", the paper's
-    notation) or an explicit ((filters, kernel, stride), ...) list, validated."""
+    """A preset name, a spec "filters@kernel/stride[pPOOL],..." (e.g. "64@6/3,64@4/2", the
+    paper's notation; "16@3/1p2" is a stride-1 conv then 2× average pooling) or an explicit
+    ((filters, kernel, stride[, pool]), ...) list, validated."""
     if isinstance(layers, str):
         if "@" in layers:
             return _parse_spec(layers)
@@ -39,14 +41,19 @@ def resolve_layers(layers) -> tuple[tuple[int, int, int], ...]:
             )
         return NET_PRESETS[layers]
     try:
-        out = tuple((int(c), int(k), int(s)) for c, k, s in layers)
+        out = tuple(_layer(*layer) for layer in layers)
     except (TypeError, ValueError) as e:
         raise ConfigError(
-            f"net layers must be (filters, kernel, stride) triples, got {layers!r}"
+            f"net layers must be (filters, kernel, stride[, pool]) tuples, got {layers!r}"
         ) from e
     if not out or any(v < 1 for layer in out for v in layer):
         raise ConfigError(f"net layers must be non-empty positive triples, got {layers!r}")
     return out
+
+
+def _layer(filters, kernel, stride, pool=1):
+    layer = (int(filters), int(kernel), int(stride))
+    return layer if int(pool) == 1 else layer + (int(pool),)
 
 
 def _parse_spec(spec: str):
@@ -55,10 +62,11 @@ def _parse_spec(spec: str):
         try:
             filters, rest = part.strip().split("@")
             kernel, stride = rest.split("/")
-            out.append((int(filters), int(kernel), int(stride)))
+            stride, _, pool = stride.partition("p")
+            out.append((int(filters), int(kernel), int(stride), int(pool or 1)))
         except ValueError as e:
             raise ConfigError(
-                f"bad net layer {part!r} in {spec!r}; expected filters@kernel/stride"
+                f"bad net layer {part!r} in {spec!r}; expected filters@kernel/stride[pPOOL]"
             ) from e
     return resolve_layers(out)
 
@@ -107,11 +115,13 @@ class Descriptor(nn.Module):
             )
         h = y[..., None].astype(self.dtype)
         maps = []
-        for i, (filters, k, stride) in enumerate(self.layers):
+        for i, (filters, k, stride, *pool) in enumerate(self.layers):
             kernel = self.param(f"conv{i}_kernel", init, (k, k, k, h.shape[-1], filters))
             bias = self.param(f"conv{i}_bias", nn.initializers.zeros, (filters,))
             h = conv.conv3d(h, kernel.astype(self.dtype), stride, impl=self.conv_impl)
             h = act(h + bias.astype(self.dtype))
+            if pool:
+                h = avg_pool(h, pool[0])
             maps.append(h)
         if self.head == "sum":
             h = jnp.sum(h.reshape(h.shape[0], -1, h.shape[-1]), axis=1)
@@ -123,3 +133,13 @@ class Descriptor(nn.Module):
         fc_bias = self.param("fc_bias", nn.initializers.zeros, (1,))
         f = (h @ fc.astype(self.dtype))[:, 0].astype(jnp.float32) + fc_bias[0]
         return (f, maps) if features else f
+
+
+def avg_pool(h: jax.Array, p: int) -> jax.Array:
+    """Mean over non-overlapping p³ blocks. A strided conv's Y-gradient is a transposed
+    conv that repeats with the stride (period-s slabs in Langevin samples); a stride-1 conv
+    then a pool spreads the gradient evenly over each block."""
+    n, d, hh, w, c = h.shape
+    if d % p or hh % p or w % p:
+        raise ConfigError(f"a {p}× pool needs sides divisible by {p}, got {(d, hh, w)}")
+    return h.reshape(n, d // p, p, hh // p, p, w // p, p, c).mean(axis=(2, 4, 6))

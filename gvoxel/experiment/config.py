@@ -27,6 +27,7 @@ RESUMABLE_KEYS = (
     "train.keep_checkpoints",
     "train.num_devices",
     "train.steps_per_dispatch",
+    "train.stall_timeout_s",
     "sampler.polish_steps",  # only what is written changes, not the chains or θ
     "guard",
     "evals",
@@ -94,6 +95,9 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.train.keep_checkpoints = 3
     c.train.num_devices = 0  # 0 = all devices
     c.train.steps_per_dispatch = 1  # >1: a lax.scan over this many iterations per dispatch
+    # Multi-process runs: a process waiting this long for the others (one died, and the
+    # survivors block in a collective) exits with an error instead of hanging.
+    c.train.stall_timeout_s = 600
 
     # Divergence guard: roll back to the last checkpoint and retry with step size and
     # learning rate times `backoff`, at most `max_retries` times.
