@@ -60,11 +60,11 @@ def matmul_gflops(n=2048, repeats=5):
     return 2.0 * n**3 / min(ts) / 1e9
 
 
-def gvoxel_sampler(net_name, size, batch, steps, conv_impl="auto", devices=1):
+def gvoxel_sampler(net_name, size, batch, steps, conv_impl="auto", devices=1, dtype="float32"):
     """Compiles our sampler once; returns (time_runs(repeats, seed) -> seconds each, compile_s).
     With devices > 1 the chains are split over that many devices (run under their mesh)."""
     layers = nets.resolve_layers(net_name)
-    net = nets.Descriptor(layers=layers, conv_impl=conv_impl)
+    net = nets.Descriptor(layers=layers, conv_impl=conv_impl, dtype=jnp.dtype(dtype))
     params = net.init(jax.random.PRNGKey(0), jnp.zeros((1, size, size, size)))["params"]
     fn = lambda p, y: net.apply({"params": p}, y)  # noqa: E731
 
@@ -93,10 +93,11 @@ def gvoxel_sampler(net_name, size, batch, steps, conv_impl="auto", devices=1):
     return time_runs, first
 
 
-def row(net_name, size, batch, steps, conv_impl, med, compile_s, devices=1):
+def row(net_name, size, batch, steps, conv_impl, med, compile_s, devices=1, dtype="float32"):
     cs = batch * steps / med
     return {
-        "impl": f"gvoxel[{conv_impl}]" + (f"x{devices}dev" if devices > 1 else ""),
+        "impl": f"gvoxel[{conv_impl}{',bf16' if dtype == 'bfloat16' else ''}]"
+        + (f"x{devices}dev" if devices > 1 else ""),
         "net": net_name,
         "size": size,
         "batch": batch,
@@ -127,6 +128,7 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--rounds", type=int, default=2, help="alternating peer/ours rounds")
     p.add_argument("--impls", default="auto", help="conv impls to time, e.g. auto,xla")
+    p.add_argument("--dtypes", default="float32", help="compute dtypes, e.g. float32,bfloat16")
     _common.add_peer_flags(p)
     p.add_argument(
         "--devices", type=_common.int_list, default="1", help="CPU devices to split chains over"
@@ -143,9 +145,14 @@ def main():
     for net_name in a.nets.split(","):
         for size in a.sizes:
             for batch in a.batches:
-                variants = [(i, d) for i in a.impls.split(",") for d in devices]
+                variants = [
+                    (i, d, t) for i in a.impls.split(",") for d in devices
+                    for t in a.dtypes.split(",")
+                    if t == "float32" or i in ("auto", "xla")  # FFTs are float32-only
+                ]  # fmt: skip
                 samplers = [
-                    gvoxel_sampler(net_name, size, batch, a.steps, i, d) for i, d in variants
+                    gvoxel_sampler(net_name, size, batch, a.steps, i, d, t)
+                    for i, d, t in variants
                 ]
                 ours = [[] for _ in variants]
                 peers, ratios = [], [[] for _ in variants]
@@ -159,9 +166,11 @@ def main():
                         ours[j].append(statistics.median(time_runs(a.repeats, 1 + k * a.repeats)))
                         if peer:
                             ratios[j].append(batch * a.steps / ours[j][-1] / peers[-1])
-                for j, (impl, d) in enumerate(variants):
+                for j, (impl, d, t) in enumerate(variants):
                     med = statistics.median(ours[j])
-                    r = row(net_name, size, batch, a.steps, impl, med, samplers[j][1] - med, d)
+                    r = row(
+                        net_name, size, batch, a.steps, impl, med, samplers[j][1] - med, d, t
+                    )
                     r["frac_of_matmul_peak"] = round(r["gflops"] / peak, 3)
                     if ratios[j]:
                         r["torch_chain_steps_per_s"] = round(statistics.median(peers), 2)

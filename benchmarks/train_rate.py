@@ -12,6 +12,7 @@ training shapes (gvoxel.data.split.training_set).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -28,6 +29,7 @@ def main():
         "--root", default=str(_common.ROOT), help="checkout whose gvoxel and configs to time"
     )
     p.add_argument("--devices", type=int, default=1, help="CPU devices to split the batch over")
+    p.add_argument("--json", action="store_true", help="one JSON line instead of prose")
     a = p.parse_args()
     sys.path.insert(0, a.root)  # that checkout's gvoxel, imported below
     import jax
@@ -53,6 +55,13 @@ def main():
         state, metrics = step(state, batches.batch(i))
         float(metrics["loss"])  # waits for the step
         times.append(time.perf_counter() - t)
+    if a.json:
+        print(json.dumps({
+            "config": a.config, "compile_s": round(compile_s, 2),
+            "s_per_iter": round(statistics.median(times), 4),
+            "steps_per_epoch": batches.steps_per_epoch, "backend": jax.default_backend(),
+        }))  # fmt: skip
+        return
     print(
         f"{a.config} ({a.root}, {a.devices} device(s)): compile {compile_s:.1f} s, "
         f"{statistics.median(times):.3f} s/iteration (median of {a.iters})"

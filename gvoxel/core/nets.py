@@ -100,6 +100,11 @@ class Descriptor(nn.Module):
     # local terms: every position of every shape trains the same weights.
     head: str = "fc"
     activation: str = "relu"  # a key of ACTIVATIONS
+    # Passes of a fixed [1, 2, 1]/4 blur along each axis over Y before the first layer. A
+    # strided layer cannot tell some period-2 patterns from others, so nothing in f holds
+    # them back and Langevin noise piles up there (slabs); the blur removes them from f, and
+    # its transpose from ∂f/∂Y, where the Gaussian reference then damps them.
+    input_blur: int = 0
 
     @nn.compact
     def __call__(self, y: jax.Array, features: bool = False):
@@ -114,6 +119,8 @@ class Descriptor(nn.Module):
                 f"model.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
             )
         h = y[..., None].astype(self.dtype)
+        for _ in range(self.input_blur):
+            h = blur(h)
         maps = []
         for i, (filters, k, stride, *pool) in enumerate(self.layers):
             kernel = self.param(f"conv{i}_kernel", init, (k, k, k, h.shape[-1], filters))
@@ -143,3 +150,16 @@ def avg_pool(h: jax.Array, p: int) -> jax.Array:
     if d % p or hh % p or w % p:
         raise ConfigError(f"a {p}× pool needs sides divisible by {p}, got {(d, hh, w)}")
     return h.reshape(n, d // p, p, hh // p, p, w // p, p, c).mean(axis=(2, 4, 6))
+
+
+def blur(h: jax.Array) -> jax.Array:
+    """[1, 2, 1]/4 along each spatial axis of (N, D, H, W, C), zero beyond the edges: the
+    period-2 pattern (1, -1, 1, ...) along any axis maps to 0 away from the edges."""
+    for axis in (1, 2, 3):
+        pad = [(0, 0)] * h.ndim
+        pad[axis] = (1, 1)
+        p = jnp.pad(h, pad)
+        n = h.shape[axis]
+        take = lambda i, p=p, axis=axis, n=n: jax.lax.slice_in_dim(p, i, i + n, axis=axis)  # noqa: E731
+        h = 0.25 * take(0) + 0.5 * take(1) + 0.25 * take(2)
+    return h

@@ -15,8 +15,12 @@ import ml_collections
 from gvoxel import variants
 from gvoxel.errors import ConfigError
 
-# The repository's configs/ (beside the package in a checkout).
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+# The repository's configs/: beside the package in a checkout, gvoxel/configs in a wheel.
+_PACKAGE = Path(__file__).resolve().parents[1]
+CONFIG_DIR = next(
+    (d for d in (_PACKAGE.parent / "configs", _PACKAGE / "configs") if d.is_dir()),
+    _PACKAGE / "configs",
+)
 
 # Keys a resumed run may change without changing what it computes.
 RESUMABLE_KEYS = (
@@ -61,6 +65,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.model.dtype = "float32"
     c.model.head = "fc"  # "fc" (the paper) or "sum" (translation-invariant sum of local terms)
     c.model.activation = "relu"  # the paper; "swish"/"softplus" give a smooth energy
+    c.model.input_blur = 0  # [1, 2, 1] blur passes over Y before the net (anti-aliasing)
     c.model.init_from = ""  # a trained run's workdir: start from its descriptor θ
 
     c.sampler = ml_collections.ConfigDict()

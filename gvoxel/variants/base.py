@@ -141,6 +141,7 @@ def descriptor(model_cfg, layers=None) -> nets.Descriptor:
         dtype=dtype,
         head=model_cfg.get("head", "fc"),
         activation=model_cfg.get("activation", "relu"),
+        input_blur=int(model_cfg.get("input_blur", 0)),
     )
 
 
