@@ -34,7 +34,8 @@ def plan(dry: bool) -> dict:
         return dict(
             platform="cpu", nets="tiny", sizes="8", batches="2", steps=2, repeats=1,
             impls="xla,fft,dft", dtypes="float32,bfloat16", iters=1,
-            presets=("synthesis:smoke", "multigrid:smoke"), tests=["tests/core/test_projections.py"],
+            presets=("synthesis:smoke", "multigrid:smoke"),
+            tests=["tests/core/test_projections.py"],
             numerics_size=8, numerics_net="tiny",
         )  # fmt: skip
     return dict(
@@ -72,9 +73,8 @@ def json_lines(text: str) -> list[dict]:
 
 def numerics(net_name: str, size: int) -> dict:
     """∂f/∂Y of a net at the backend's default precision against 'highest' (GPUs compute f32
-    convolutions in TF32 by default) and against float64 on the CPU."""
+    convolutions in TF32 by default)."""
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
     from gvoxel.core import nets
