@@ -42,12 +42,15 @@ def to_host(tree):
     return jax.tree.map(np.asarray, jax.device_get(tree))
 
 
-def write_outputs(exp: Experiment, state, out_dir: str, prefix: str, formats):
-    """The variant's outputs written by process 0; returns them as numpy on every process."""
+def write_outputs(exp: Experiment, state, out_dir: str, prefix: str, formats, writer=None, step=0):
+    """The variant's outputs written by process 0 (and their pictures to `writer`'s
+    TensorBoard); returns them as numpy on every process."""
     outputs = to_host(exp.variant.outputs(state))
     if jax.process_index() == 0:
         for name, grids in outputs.items():
-            visual.write_samples(grids, out_dir, f"{prefix}_{name}", formats=tuple(formats))
+            paths = visual.write_samples(grids, out_dir, f"{prefix}_{name}", formats=tuple(formats))
+            if writer is not None:
+                writer.write_image(step, name, paths["png"])
     return outputs
 
 
@@ -122,6 +125,7 @@ def train_and_evaluate(
         meta["guard_retries"] = saved.get("guard_retries", 0)
 
     writer = writers.MetricWriter(os.path.join(workdir, "metrics"))
+    writer.write_text("config", str(config))
     stop = {"signal": None}
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -184,6 +188,7 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog):
     samples_dir = os.path.join(workdir, "samples")
     voxels = exp.info.resolution**3
     evaluate = evaluators.make_evaluator(config)
+    profile = Profile(os.path.join(workdir, "profile"), t.get("profile_steps", 0))
     window = None  # (time, step) the rate is measured from: after the first dispatch (compile)
     while step < t.num_iters:
         host = [batches.batch(i) for i in range(step, step + n)]
@@ -195,6 +200,7 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog):
         if window is None:
             dog.start()  # armed after the first dispatch: compiling is not a stall
         dog.beat()
+        profile.after_dispatch(step)
         bad = _unhealthy(metrics, config.guard, voxels)
         if bad:
             raise _Diverged(step, bad)
@@ -212,7 +218,7 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog):
             writer.write_scalars(step, metrics)
         if step % t.sample_every == 0 or step >= t.num_iters:
             outputs = write_outputs(
-                exp, state, samples_dir, f"iter_{step:06d}", config.output.formats
+                exp, state, samples_dir, f"iter_{step:06d}", config.output.formats, writer, step
             )
             samples = outputs.get("samples")
             scores = evaluate(samples, step, draw=_drawer(exp, state, step))
@@ -227,7 +233,31 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog):
             mngr.wait_until_finished()
             logging.warning("SIGTERM: checkpointed iteration %d, exiting", step)
             break
+    profile.stop()
     return state
+
+
+class Profile:
+    """A jax.profiler trace of `steps` iterations after the first dispatch (compile excluded),
+    written under `logdir` (TensorBoard's profile tab, or Perfetto)."""
+
+    def __init__(self, logdir: str, steps: int):
+        self.logdir, self.steps, self.until = logdir, steps, None
+
+    def after_dispatch(self, step: int):
+        if self.steps <= 0:
+            return
+        if self.until is None:
+            jax.profiler.start_trace(self.logdir)
+            self.until = step + self.steps
+            logging.info("profiling iterations %d-%d into %s", step + 1, self.until, self.logdir)
+        elif step >= self.until:
+            self.stop()
+
+    def stop(self):
+        if self.steps > 0 and self.until is not None:
+            jax.profiler.stop_trace()
+            self.steps = 0
 
 
 def hms(seconds: float) -> str:

@@ -23,6 +23,7 @@ from skimage.measure import marching_cubes  # noqa: E402
 from gvoxel.data import loaders  # noqa: E402
 from gvoxel.data.files import atomic_output, save_voxels  # noqa: E402
 from gvoxel.errors import ConfigError, InputError  # noqa: E402
+from gvoxel.progress import track
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def save_montage(
     nrows = max(1, math.ceil(n / ncols))
     rotation = _camera(up_axis, elevation, azimuth)
     fig, axes = _figure(nrows, ncols, titled=titles is not None or columns_titles is not None)
-    for i, ax in enumerate(axes.flat):
+    for i, ax in enumerate(track(axes.flat, "rendering", total=nrows * ncols)):
         if i >= n:
             ax.set_axis_off()
             continue
@@ -218,7 +219,7 @@ def export_meshes(
         raise InputError(f"unknown mesh format {bad[0]!r} (use {', '.join(MESH_FORMATS)})")
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    for i, grid in enumerate(grids):
+    for i, grid in enumerate(track(grids, "meshes")):
         if not np.isfinite(grid).all():
             log.warning("%s_%03d: grid has NaN/inf values, no mesh written", prefix, i)
             continue

@@ -14,6 +14,7 @@ import json
 import jax
 import numpy as np
 
+from gvoxel import progress
 from gvoxel.cli import common
 from gvoxel.cli import flags as shared
 from gvoxel.core import features
@@ -78,7 +79,10 @@ def classify(exp, state, cfg) -> dict:
 
     results["learned"] = score(state["params"])
     # one random init is a noisy yardstick: several inits, each scored like the learned one
-    runs = [score(variant.init(jax.random.PRNGKey(s), mean)["params"]) for s in cfg.random_seeds]
+    runs = [
+        score(variant.init(jax.random.PRNGKey(s), mean)["params"])
+        for s in progress.track(cfg.random_seeds, "random descriptors")
+    ]
     accs = [r["test_accuracy"] for r in runs]
     results["random"] = runs[0] | {
         "seeds": [int(s) for s in cfg.random_seeds],

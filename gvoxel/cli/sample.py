@@ -10,7 +10,7 @@ import jax
 import numpy as np
 from absl import flags, logging
 
-from gvoxel import visual
+from gvoxel import progress, visual
 from gvoxel.cli import common
 from gvoxel.cli import flags as shared
 from gvoxel.errors import ConfigError
@@ -43,9 +43,11 @@ def main(argv):
             rng = jax.random.PRNGKey(shared.SEED.value)
             grids = synth(state, rng, state["chains"][:num], steps, noise)
     else:
-        grids, steps, noise = run_lib.draw(
-            exp, state, step, num, shared.SEED.value, shared.STEPS.value, shared.NOISE.value
-        )
+        with progress.status(f"drawing {num} samples"):
+            grids, steps, noise = run_lib.draw(
+                exp, state, step, num, shared.SEED.value, shared.STEPS.value, shared.NOISE.value
+            )
+            grids = jax.block_until_ready(grids)
     # A variant may return {name: grids} (multigrid: every grid); "samples" is the result.
     levels = jax.device_get(grids)
     levels = levels if isinstance(levels, dict) else {"samples": levels}

@@ -10,10 +10,10 @@ renamed only when complete.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ from gvoxel.data.files import atomic_output, save_voxels
 from gvoxel.data.meshio import MESH_EXTENSIONS, read_mesh
 from gvoxel.data.voxelizer import AXES, voxelize_mesh
 from gvoxel.errors import ConfigError, InputError
+from gvoxel.progress import track
 
 SPLITS = ("train", "test")
 # bump when the voxelization itself changes, so stale cache entries are not reused
@@ -136,44 +137,6 @@ def _convert_star(args):
     return convert_one(*args)
 
 
-class Progress:
-    """A one-line progress bar with rate and ETA on stderr (plain lines when not a tty)."""
-
-    def __init__(self, total: int, enabled: bool = True, stream=None):
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.stream = stream or sys.stderr
-        self.tty = getattr(self.stream, "isatty", lambda: False)()
-        self.start = self.last = time.monotonic()
-        self.last_decile = -1
-
-    def update(self, n: int = 1):
-        self.done += n
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        finished = self.done >= self.total
-        decile = 10 * self.done // max(self.total, 1)
-        if self.tty and (now - self.last < 0.2 and not finished):
-            return
-        if not self.tty and decile == self.last_decile and not finished:
-            return
-        self.last, self.last_decile = now, decile
-        elapsed = now - self.start
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        width = 30
-        filled = width * self.done // max(self.total, 1)
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-            f"{100 * self.done // max(self.total, 1):3d}% {rate:.1f} mesh/s "
-            f"ETA {time.strftime('%H:%M:%S', time.gmtime(eta))}"
-        )
-        self.stream.write(("\r" + line) if self.tty else line + "\n")
-        if self.tty and finished:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
 def voxelize_folder(
     src: str,
     out: str,
@@ -208,13 +171,14 @@ def voxelize_folder(
     if cache_dir:
         os.makedirs(cache_dir, exist_ok=True)
     workers = workers or os.cpu_count() or 1
-    bar = Progress(len(jobs), progress)
     results = [None] * len(jobs)
     tasks = [(job, params, cache_dir) for job in jobs]
+    bar = functools.partial(
+        track, description="meshes", total=len(jobs), enabled=progress, quiet_s=0.0
+    )
     if workers == 1 or len(jobs) == 1:
-        for i, task in enumerate(tasks):
-            results[i] = _convert_star(task)
-            bar.update()
+        for i, res in enumerate(bar(map(_convert_star, tasks))):
+            results[i] = res
     else:
         # forkserver: workers fork from a clean server that imported trimesh once, so they
         # start fast and inherit no threads of this process (e.g. BLAS or jax)
@@ -223,9 +187,8 @@ def voxelize_folder(
         if "forkserver" in methods:
             ctx.set_forkserver_preload(["gvoxel.cli.voxelize"])
         with ctx.Pool(min(workers, len(jobs))) as pool:
-            for i, res in enumerate(pool.imap(_convert_star, tasks, chunksize=1)):
+            for i, res in enumerate(bar(pool.imap(_convert_star, tasks, chunksize=1))):
                 results[i] = res
-                bar.update()
 
     summary = Summary(out=out)
     cats = sorted({job.category for job in jobs})

@@ -32,6 +32,7 @@ RESUMABLE_KEYS = (
     "train.num_devices",
     "train.steps_per_dispatch",
     "train.stall_timeout_s",
+    "train.profile_steps",
     "sampler.polish_steps",  # only what is written changes, not the chains or θ
     "guard",
     "evals",
@@ -103,6 +104,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     # Multi-process runs: a process waiting this long for the others (one died, and the
     # survivors block in a collective) exits with an error instead of hanging.
     c.train.stall_timeout_s = 600
+    c.train.profile_steps = 0  # >0: a jax.profiler trace of this many iterations in WORKDIR/profile
 
     # Divergence guard: roll back to the last checkpoint and retry with step size and
     # learning rate times `backoff`, at most `max_retries` times.

@@ -37,6 +37,22 @@ class MetricWriter:
         if log:
             logging.info("[%d] %s", step, ", ".join(f"{k}={_fmt(v)}" for k, v in scalars.items()))
 
+    def write_image(self, step: int, tag: str, png_path: str):
+        """A written PNG (a sample montage) as a TensorBoard image."""
+        if not self.enabled:
+            return
+        import matplotlib.image
+
+        image = matplotlib.image.imread(png_path)  # float RGB(A) in [0, 1]
+        self._tb.add_image(tag, image[..., :3], step, dataformats="HWC")
+        self._tb.flush()
+
+    def write_text(self, tag: str, text: str, step: int = 0):
+        """Text (the resolved config) in TensorBoard's text tab, as preformatted markdown."""
+        if self.enabled:
+            indented = "\n".join("    " + line for line in text.splitlines())
+            self._tb.add_text(tag, indented, step)
+
     def flush(self):
         if self.enabled:
             self._tb.flush()

@@ -14,6 +14,7 @@ from gvoxel.core.resample import resize
 from gvoxel.data import split
 from gvoxel.errors import InputError
 from gvoxel.experiment.run import load_experiment
+from gvoxel.progress import track
 
 ASSET = Path(__file__).resolve().parent.parent / "assets" / "reference_classifier"
 SUMS = "SHA256SUMS"
@@ -104,7 +105,7 @@ class Reference:
         pad = (-n) % b
         v = np.concatenate([v, np.zeros((pad,) + v.shape[1:], v.dtype)]) if pad else v
         probs, feats = [], []
-        for s in range(0, len(v), b):
+        for s in track(range(0, len(v), b), "reference classifier"):
             p, f = self._predict(self.params, v[s : s + b])
             probs.append(np.asarray(p))
             feats.append(np.asarray(f))
