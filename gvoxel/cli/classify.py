@@ -10,6 +10,7 @@ supervised reference classifier.
 from __future__ import annotations
 
 import json
+import os
 
 import jax
 import numpy as np
@@ -142,7 +143,9 @@ def main(argv):
     results = classify(exp, jax.device_get(state), cfg)
     print(report(results))
     if shared.OUT.value:
-        with atomic_output(shared.OUT.value) as tmp, open(tmp, "w") as f:
+        os.makedirs(shared.OUT.value, exist_ok=True)
+        path = os.path.join(shared.OUT.value, "classification.json")
+        with atomic_output(path) as tmp, open(tmp, "w") as f:
             json.dump(results, f, indent=1)
 
 

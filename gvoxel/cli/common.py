@@ -37,6 +37,10 @@ def run(main, required=()):
         except KeyboardInterrupt:
             fail("interrupted")
 
+    for name in required:  # --help marks what this command needs
+        flag = flags.FLAGS[name]
+        if not flag.help.endswith("(required)"):
+            flag.help = f"{flag.help} (required)"
     app.run(wrapped, flags_parser=_parse_flags)
 
 

@@ -1,9 +1,9 @@
 """Sample-quality scores of generated shapes with the pinned reference classifier (§6.1).
 
-python -m gvoxel evaluate --samples=runs/chair/samples/iter_000300_samples.npz \
+python -m gvoxel evaluate --input=runs/chair/samples/iter_000300_samples.npz \
     --category=chair --train=bundled:chair32 [--reference=bundled|CLASSIFIER_WORKDIR]
 
-python -m gvoxel evaluate --samples=FRESH/samples.npz --workdir=runs/chair
+python -m gvoxel evaluate --input=FRESH/samples.npz --workdir=runs/chair
 
 With --workdir (the run that drew the samples), the shape-quality table (gvoxel.metrics.shapes:
 pieces, 1-NNA, COV, MMD, occupancy, copies) against that run's validation split, beside real
@@ -33,7 +33,6 @@ from gvoxel.metrics import reference as reference_lib
 from gvoxel.metrics import shapes, suite
 from gvoxel.metrics.neighbours import nearest_neighbours
 
-_SAMPLES = flags.DEFINE_string("samples", None, "evaluate: generated grids (.npz, key voxels)")
 _REFERENCE = flags.DEFINE_string(
     "reference", reference_lib.BUNDLED,
     "evaluate: 'bundled' (the shipped weights) or a classifier workdir",
@@ -72,14 +71,14 @@ def main(argv):
     del argv
     results = {}
     if shared.WORKDIR.value:
-        results["shapes"] = shape_table(_SAMPLES.value, shared.WORKDIR.value)
+        results["shapes"] = shape_table(shared.INPUT.value, shared.WORKDIR.value)
         if not (_TRAIN.value or _CATEGORY.value):
             return write_scores(results, _OUT.value or default_out())
     if _SPLITS.value < 1:
         raise InputError(f"--splits must be positive, got {_SPLITS.value}")
     ref = reference_lib.Reference(_REFERENCE.value)
     label = None if _CATEGORY.value is None else ref.label(_CATEGORY.value)
-    samples = ref.prepare(data.load_voxels(_SAMPLES.value).voxels)
+    samples = ref.prepare(data.load_voxels(shared.INPUT.value).voxels)
     out_dir = _OUT.value or default_out()
 
     train = real_feats = None
@@ -121,7 +120,7 @@ def main(argv):
 
 
 def default_out() -> str:
-    return os.path.splitext(_SAMPLES.value)[0] + "_eval"
+    return os.path.splitext(shared.INPUT.value)[0] + "_eval"
 
 
 def write_scores(results: dict, out_dir: str):
@@ -131,7 +130,7 @@ def write_scores(results: dict, out_dir: str):
     print(f"scores: {os.path.join(out_dir, 'scores.json')}")
 
 
-REQUIRED = ("samples",)
+REQUIRED = ("input",)
 
 if __name__ == "__main__":
     common.run(main, REQUIRED)

@@ -13,16 +13,20 @@ CONFIG = config_flags.DEFINE_config_file(
     lock_config=True,
 )  # fmt: skip
 WORKDIR = flags.DEFINE_string("workdir", None, "a training workdir")
-OUT = flags.DEFINE_string("out", None, "where results go (see the command's doc)")
+OUT = flags.DEFINE_string("out", None, "a folder for the results (created if missing)")
 SEED = flags.DEFINE_integer("seed", 0, "PRNG seed")
 NUM = flags.DEFINE_integer("num", None, "how many shapes (default: the command's)")
-STEPS = flags.DEFINE_integer("steps", None, "Langevin steps (default: the run's K)")
-STEP = flags.DEFINE_integer("step", None, "checkpoint iteration (default: latest)")
+LANGEVIN_STEPS = flags.DEFINE_integer(
+    "langevin_steps", None, "Langevin steps (default: the run's sampling recipe)"
+)
+CHECKPOINT = flags.DEFINE_integer(
+    "checkpoint", None, "the training iteration whose checkpoint to use (default: the latest)"
+)
 NOISE = flags.DEFINE_bool("noise", None, "Langevin noise (default: the command's)")
 FORMATS = flags.DEFINE_list("formats", ["obj"], "mesh formats: obj, ply, stl, glb")
 INPUT = flags.DEFINE_string("input", None, "input shapes (.npz/.npy/.binvox/.mat, bundled:NAME)")
 CATEGORY = flags.DEFINE_string("category", None, "only / the intended category")
-UP_AXIS = flags.DEFINE_enum("up_axis", "z", ["x", "y", "z"], "the up axis (see the command)")
+UP_AXIS = flags.DEFINE_enum("up_axis", "z", ["x", "y", "z"], "the up axis of the input")
 
 
 def value_or(flag, default):

@@ -27,9 +27,6 @@ from gvoxel.errors import ConfigError, InputError
 from gvoxel.experiment import run as run_lib
 from gvoxel.variants import base
 
-_REFINE = flags.DEFINE_integer(
-    "refine_steps", 0, "generate: Langevin steps of the descriptor after g"
-)
 _INTERP = flags.DEFINE_integer("interpolate", 0, "generate: shapes per interpolation strip (>= 2)")
 _ARITH = flags.DEFINE_bool("arithmetic", False, "generate: latent arithmetic z_a − z_b + z_c")
 _LATENTS = flags.DEFINE_string("latents", None, "generate: FILE.npz with z (N, latent_dim)")
@@ -68,8 +65,9 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
 def check_flags():
     if shared.value_or(shared.NUM, NUM) < 1:
         raise ConfigError(f"--num must be positive, got {shared.NUM.value}")
-    if _REFINE.value < 0:
-        raise ConfigError(f"--refine_steps must be >= 0, got {_REFINE.value}")
+    refine_steps = shared.value_or(shared.LANGEVIN_STEPS, 0)  # 0: g(Z) alone
+    if refine_steps < 0:
+        raise ConfigError(f"--langevin_steps must be >= 0, got {refine_steps}")
     if _INTERP.value and _INTERP.value < 2:
         raise ConfigError(f"--interpolate needs at least 2 shapes per strip, got {_INTERP.value}")
 
@@ -83,12 +81,12 @@ def _grouped(z: np.ndarray, k: int, what: str) -> np.ndarray:
 def main(argv):
     del argv
     check_flags()
-    exp, state, step = run_lib.load_experiment(shared.WORKDIR.value, shared.STEP.value)
+    refine_steps = shared.value_or(shared.LANGEVIN_STEPS, 0)
+    exp, state, step = run_lib.load_experiment(shared.WORKDIR.value, shared.CHECKPOINT.value)
     v = base.require(exp.variant, exp.config.variant, "generate from latents")
     rng = jax.random.PRNGKey(shared.SEED.value)
     noise = shared.value_or(shared.NOISE, True)
     k_z, k_refine = jax.random.split(rng)
-    refine_steps = _REFINE.value
 
     @jax.jit
     def shapes(state, z, rng):

@@ -29,7 +29,9 @@ from gvoxel.experiment import run as run_lib
 from gvoxel.metrics.conditional import recovery_error
 
 _WORKDIR, _OUT, _INPUT, _SEED = shared.WORKDIR, shared.OUT, shared.INPUT, shared.SEED
-_STEPS, _NOISE, _STEP, _FORMATS = shared.STEPS, shared.NOISE, shared.STEP, shared.FORMATS
+_STEPS, _NOISE, _STEP, _FORMATS = (
+    shared.LANGEVIN_STEPS, shared.NOISE, shared.CHECKPOINT, shared.FORMATS
+)
 _MASK = flags.DEFINE_string("mask", None, "recover: visibility mask file (1 = visible)")
 _CORRUPT = flags.DEFINE_float("corrupt", None, "recover: hide this fraction of each input's voxels")
 _KIND = flags.DEFINE_enum("kind", None, list(corruption.KINDS[:-1]), "recover: with --corrupt")

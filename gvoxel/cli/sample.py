@@ -1,7 +1,7 @@
 """Draw fresh samples from a trained model; writes .npz, a PNG montage and meshes (for a
 multi-grid model one set per grid: grid4, grid16, ..., samples = the finest).
 
-python -m gvoxel sample --workdir=runs/chair --num=16 --steps=200 --seed=0 --out=samples
+python -m gvoxel sample --workdir=runs/chair --num=16 --langevin_steps=200 --seed=0 --out=samples
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ def main(argv):
     num = shared.value_or(shared.NUM, NUM)
     if num < 1:
         raise ConfigError(f"--num must be positive, got {num}")
-    exp, state, step = run_lib.load_experiment(shared.WORKDIR.value, shared.STEP.value)
+    exp, state, step = run_lib.load_experiment(shared.WORKDIR.value, shared.CHECKPOINT.value)
     variant = base.require(exp.variant, exp.config.variant, "draw fresh samples")
     if _INIT.value == "chains":
         steps, noise = run_lib.draw_recipe(exp.config, step)
-        steps = shared.value_or(shared.STEPS, steps)
+        steps = shared.value_or(shared.LANGEVIN_STEPS, steps)
         noise = shared.value_or(shared.NOISE, noise)
         grids = variant.outputs(state)["samples"][:num]
         if steps:
@@ -45,8 +45,9 @@ def main(argv):
     else:
         with progress.status(f"drawing {num} samples"):
             grids, steps, noise = run_lib.draw(
-                exp, state, step, num, shared.SEED.value, shared.STEPS.value, shared.NOISE.value
-            )
+                exp, state, step, num, shared.SEED.value, shared.LANGEVIN_STEPS.value,
+                shared.NOISE.value,
+            )  # fmt: skip
             grids = jax.block_until_ready(grids)
     # A variant may return {name: grids} (multigrid: every grid); "samples" is the result.
     levels = jax.device_get(grids)

@@ -23,7 +23,9 @@ from gvoxel.experiment import run as run_lib
 from gvoxel.metrics.conditional import iou, voxel_error
 
 _WORKDIR, _OUT, _INPUT, _SEED = shared.WORKDIR, shared.OUT, shared.INPUT, shared.SEED
-_STEPS, _NOISE, _STEP, _FORMATS = shared.STEPS, shared.NOISE, shared.STEP, shared.FORMATS
+_STEPS, _NOISE, _STEP, _FORMATS = (
+    shared.LANGEVIN_STEPS, shared.NOISE, shared.CHECKPOINT, shared.FORMATS
+)
 
 
 def main(argv):

@@ -186,9 +186,29 @@ def check_keys(config: ml_collections.ConfigDict, reference: ml_collections.Conf
             raise ConfigError(f"config key {key} must be a string, got {value!r}")
 
 
+# Numbers that must be positive (> 0) or non-negative (>= 0) wherever a config sets them.
+POSITIVE = (
+    "train.batch_size", "train.num_iters", "train.log_every", "train.sample_every",
+    "train.checkpoint_every", "train.keep_checkpoints", "train.steps_per_dispatch",
+    "sampler.num_chains", "sampler.step_size", "sampler.temperature", "optim.lr",
+)  # fmt: skip
+NON_NEGATIVE = (
+    "seed", "train.num_devices", "train.stall_timeout_s", "train.profile_steps",
+    "sampler.steps", "sampler.polish_steps",
+)  # fmt: skip
+
+
 def check(config: ml_collections.ConfigDict):
-    """`config`'s keys against its variant's defaults."""
+    """`config`'s keys against its variant's defaults, and the numbers that have a sign."""
     check_keys(config, base_config(config.get("variant", "synthesis")))
+    flat = flatten(config.to_dict())
+    for key in POSITIVE + NON_NEGATIVE:
+        value = flat.get(key)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if value < 0 or (value == 0 and key in POSITIVE):
+            need = "> 0" if key in POSITIVE else ">= 0"
+            raise ConfigError(f"config key {key} must be {need}, got {value!r}")
 
 
 def flatten(d, prefix=""):

@@ -35,7 +35,7 @@ def test_generate_cli_samples_does_arithmetic_and_rejects_bad_input(trained_run,
         f"--workdir={smoke_run}",
         f"--out={out}",
         "--num=3",
-        "--refine_steps=2",
+        "--langevin_steps=2",
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     with np.load(out / "refined.npz") as f:

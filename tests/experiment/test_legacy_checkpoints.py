@@ -35,7 +35,7 @@ def test_legacy_checkpoint_restores(name, tmp_path):
 
 @pytest.mark.parametrize("name", DRAWS)
 def test_legacy_checkpoint_draws_the_samples_it_drew_before(name, tmp_path):
-    """As `gvoxel sample --num=4 --steps=3 --seed=0` on one device did then: noise on (that
+    """As `gvoxel sample --num=4 --langevin_steps=3 --seed=0` on one device did then: noise on (that
     code's default; today's draws as at the end of training unless told)."""
     exp, state, step = restore(name, tmp_path)
     grids, steps, noise = run_lib.draw(exp, state, step, 4, seed=0, steps=3, noise=True)
