@@ -34,7 +34,10 @@ def test_superres_cli_refuses_bad_input_in_one_line(
     cases = [
         ([f"--workdir={sr}", f"--input={tmp_path}/r8.npz.x"], "no such"),
         ([f"--workdir={sr}", f"--input={tmp_path}/m.npz", "--num=-1"], "--num"),
-        ([f"--workdir={sr}", f"--input={tmp_path}/m.npz", "--langevin_steps=0"], "steps must be >= 1"),
+        (
+            [f"--workdir={sr}", f"--input={tmp_path}/m.npz", "--langevin_steps=0"],
+            "steps must be >= 1",
+        ),
     ]
     for args, needle in cases:
         proc = run_cli("gvoxel.cli.superres", *args, f"--out={tmp_path / 'o'}")
