@@ -16,6 +16,7 @@ COMMANDS = {
     "classify": "classification with learned descriptor features (§6.5)",
     "voxelize": "turn a ModelNet-style mesh folder into a training archive",
     "render": "draw a voxel file as a montage, export meshes",
+    "export": "a trained run's model as a small bundle (parameters only) to share or ship",
 }
 
 

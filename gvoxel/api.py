@@ -28,7 +28,8 @@ from gvoxel.variants import base
 
 
 def load(source: str, step: int | None = None) -> Model:
-    """A trained model from a training workdir (latest checkpoint, or `step`)."""
+    """A trained model: a training workdir (latest checkpoint, or `step`), a shipped model
+    "bundled:NAME" (gvoxel.experiment.bundle.names()), or a folder `gvoxel export` wrote."""
     exp, state, step = run_lib.load_experiment(str(source), step, num_devices=1)
     return Model(exp, state, step)
 

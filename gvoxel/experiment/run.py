@@ -11,7 +11,7 @@ from absl import logging
 
 from gvoxel import variants
 from gvoxel.errors import ConfigError, InputError
-from gvoxel.experiment import checkpoint, sharding
+from gvoxel.experiment import bundle, checkpoint, sharding
 from gvoxel.experiment import config as config_lib
 from gvoxel.variants.base import DataInfo
 
@@ -113,8 +113,30 @@ def warm_start(exp: Experiment, state, workdir: str):
     return dict(state, params=jax.device_put(theirs, exp.state_sharding["params"]))
 
 
+def _load_bundle(source: str, step, num_devices):
+    meta, arrays = bundle.read(source)
+    if step is not None and step != meta["step"]:
+        raise InputError(f"{source} holds iteration {meta['step']} only, not {step}")
+    config = config_lib.from_saved(meta["config"])
+    exp = Experiment(config, DataInfo(**meta["data_info"]), num_devices)
+    mean = arrays.get("['data_mean']")
+    if mean is None:
+        raise InputError(f"{source}: the model file lacks the data mean")
+    state = bundle.fill(exp.init_state(config.seed, mean), arrays)
+    return exp, state, meta["step"]
+
+
+def export(workdir: str, out: str, step: int | None = None) -> str:
+    """The model of a trained run as a bundle folder (see gvoxel.experiment.bundle)."""
+    exp, state, step = load_experiment(workdir, step, num_devices=1)
+    info = {k: getattr(exp.info, k) for k in ("resolution", "num_train", "steps_per_epoch")}
+    return str(bundle.write(out, config_lib.to_json(exp.config), info, step, state))
+
+
 def load_config(workdir: str, step: int | None = None):
     """A trained run's config (keys added since at their defaults), without its state."""
+    if bundle.is_bundle(workdir):
+        return config_lib.from_saved(bundle.read(workdir)[0]["config"])
     if not os.path.isdir(os.path.join(workdir, "checkpoints")):
         raise InputError(f"{workdir} holds no checkpoints (train with gvoxel.main first)")
     mngr = checkpoint.manager(workdir)
@@ -125,7 +147,10 @@ def load_config(workdir: str, step: int | None = None):
 
 
 def load_experiment(workdir: str, step: int | None = None, num_devices=None):
-    """Rebuilds a trained run from its workdir: (experiment, state, step)."""
+    """Rebuilds a trained run from its workdir, or a shipped model ("bundled:NAME", or a
+    bundle folder written by `export`): (experiment, state, step)."""
+    if bundle.is_bundle(workdir):
+        return _load_bundle(workdir, step, num_devices)
     if not os.path.isdir(os.path.join(workdir, "checkpoints")):
         raise InputError(f"{workdir} holds no checkpoints (train with gvoxel.main first)")
     mngr = checkpoint.manager(workdir)
