@@ -11,6 +11,7 @@ from gvoxel.errors import InputError
 from gvoxel.experiment import bundle
 from gvoxel.experiment import run as run_lib
 
+
 def outputs(model, name):
     """What the variant makes, the same way for the run and its bundle."""
     r = model.exp.info.resolution
