@@ -15,7 +15,10 @@ CONFIG = config_flags.DEFINE_config_file(
 WORKDIR = flags.DEFINE_string("workdir", None, "a training workdir")
 OUT = flags.DEFINE_string("out", None, "a folder for the results (created if missing)")
 SEED = flags.DEFINE_integer("seed", 0, "PRNG seed")
-NUM = flags.DEFINE_integer("num", None, "how many shapes (default: the command's)")
+NUM = flags.DEFINE_integer(
+    "num", None, "how many shapes to make (sample, generate: 16) or to take from --input "
+    "(render: the first 16; recover, superres: all)",
+)
 LANGEVIN_STEPS = flags.DEFINE_integer(
     "langevin_steps", None, "Langevin steps (default: the run's sampling recipe)"
 )

@@ -22,7 +22,7 @@ _START = flags.DEFINE_integer("start", 0, "render: index of the first grid")
 _THRESHOLD = flags.DEFINE_float("threshold", 0.5, "render: isosurface level")
 _NCOLS = flags.DEFINE_integer("ncols", None, "render: panels per row (default: about square)")
 _TITLES = flags.DEFINE_bool("titles", True, "render: title each panel with its source name")
-NUM = 25
+NUM = 16
 
 
 def main(argv):
