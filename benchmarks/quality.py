@@ -25,6 +25,7 @@ import numpy as np
 
 from gvoxel.data import split
 from gvoxel.experiment import completion
+from gvoxel.progress import track
 from gvoxel.experiment import run as run_lib
 from gvoxel.metrics import conditional, shapes
 from gvoxel.variants import base
@@ -103,7 +104,8 @@ def main():
     args = p.parse_args()
     report = {"cpu": cpu_name(), "long": args.long, "runs": {}}
     print(f"CPU: {report['cpu']}")
-    for preset in [s.strip() for s in args.presets.split(",") if s.strip()]:
+    presets = [s.strip() for s in args.presets.split(",") if s.strip()]
+    for preset in track(presets, "presets", quiet_s=0.0):
         exp, state, step, seconds = trained(preset, args.root, args.long)
         if isinstance(exp.variant, base.CompletesInput):
             result = conditional_error(exp, state, args.seed)
