@@ -25,9 +25,9 @@ import numpy as np
 
 from gvoxel.data import split
 from gvoxel.experiment import completion
-from gvoxel.progress import track
 from gvoxel.experiment import run as run_lib
 from gvoxel.metrics import conditional, shapes
+from gvoxel.progress import track
 from gvoxel.variants import base
 
 PRESETS = ("synthesis:cpu", "cooperative:cpu", "multigrid:cpu", "recovery:cpu", "superres:cpu")
