@@ -59,7 +59,7 @@ def test_shipped_models_load_and_draw_from_any_command(run_cli, tmp_path):
     for name in names:
         model = gvoxel.load(f"bundled:{name}")
         assert model.step > 0
-        if "draw fresh samples" in model.capabilities():
+        if "draw fresh samples" in model.capabilities:
             s = model.sample(2, seed=0)
             assert s.shape[0] == 2 and np.isfinite(s).all()
     proc = run_cli("gvoxel", "sample", "--workdir=bundled:chair", f"--out={tmp_path}", "--num=2")
