@@ -24,6 +24,7 @@ OPTIONS = {
     "sampler.reinit": 0.25,
     "sampler.draw_steps": 5,
     "sampler.polish_steps": 2,
+    "model.input_blur": 1,
     "evals.every": 2,
     "evals.fresh": 4,
     "evals.classifier": False,

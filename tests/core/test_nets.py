@@ -64,3 +64,40 @@ def test_smooth_activations_give_a_lipschitz_energy_gradient():
         assert 8 < ratio < 12, (act, ratio)
     with pytest.raises(ConfigError, match="model.activation"):
         nets.Descriptor(layers=((3, 3, 2),), activation="tanhh").init(jax.random.PRNGKey(0), y)
+
+
+def test_pooled_layers_parse_and_average_blocks():
+    assert nets.resolve_layers("16@3/1p2,32@3/2") == ((16, 3, 1, 2), (32, 3, 2))
+    assert nets.resolve_layers([(8, 3, 1, 1)]) == ((8, 3, 1),)  # pool 1 is no pool
+    with pytest.raises(ConfigError, match="filters@kernel/stride"):
+        nets.resolve_layers("16@3/1px")
+    h = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 4, 3))
+    want = h.reshape(2, 2, 2, 2, 2, 2, 2, 3).mean(axis=(2, 4, 6))
+    np.testing.assert_allclose(nets.avg_pool(h, 2), want, rtol=1e-6)
+    with pytest.raises(ConfigError, match="divisible"):
+        nets.avg_pool(h, 3)
+    net = nets.Descriptor(layers=nets.resolve_layers("4@3/1p2,4@3/1p2"), init_std=0.0)
+    y = jnp.zeros((2, 8, 8, 8))
+    f, maps = net.apply(net.init(jax.random.PRNGKey(1), y), y, features=True)
+    assert f.shape == (2,) and [m.shape[1] for m in maps] == [4, 2]
+
+
+def test_input_blur_removes_period_two_patterns_and_nothing_smooth():
+    idx = np.indices((8, 8, 8))
+    inner = (slice(None), slice(1, -1), slice(1, -1), slice(1, -1), slice(None))
+    for pattern in ((-1.0) ** idx[0], (-1.0) ** idx.sum(0)):  # slabs; checkerboard
+        out = nets.blur(jnp.asarray(pattern)[None, ..., None])
+        np.testing.assert_allclose(out[inner], 0.0, atol=1e-6)
+    ones = nets.blur(jnp.ones((1, 8, 8, 8, 1)))
+    np.testing.assert_allclose(ones[inner], 1.0, rtol=1e-6)
+    # the option is the plain net applied to the blurred Y
+    layers = nets.resolve_layers("tiny")
+    y = jax.random.uniform(jax.random.PRNGKey(2), (2, 16, 16, 16))
+    plain = nets.Descriptor(layers=layers, init_std=0.0)
+    blurred = nets.Descriptor(layers=layers, init_std=0.0, input_blur=1)
+    params = plain.init(jax.random.PRNGKey(3), y)
+    np.testing.assert_allclose(
+        blurred.apply(params, y),
+        plain.apply(params, nets.blur(y[..., None])[..., 0]),
+        rtol=1e-5,
+    )
