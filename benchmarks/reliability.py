@@ -139,7 +139,7 @@ def bad_input_table(tmp):
         ("unknown preset", ["gvoxel.main", f"--config={SMOKE[:-6]}:nope", f"--workdir={tmp}/w7"]),
         ("workdir is a file", main_ + [f"--workdir={tmp}/afile"]),
         ("sample w/o checkpoint", ["gvoxel.cli.sample", f"--workdir={tmp}/w8", f"--out={tmp}/o"]),
-        ("render missing file", ["gvoxel.cli.render", "--input=/nope.npz", f"--out={tmp}/x.png"]),
+        ("render missing file", ["gvoxel.cli.render", "--input=/nope.npz", f"--out={tmp}/x"]),
     ]
 
 

@@ -135,6 +135,7 @@ def train_and_evaluate(
     signal.signal(signal.SIGTERM, on_sigterm)
     # one process alone cannot stall on the others
     dog = watchdog.Watchdog(t.stall_timeout_s if jax.process_count() > 1 else 0)
+    profile = Profile(os.path.join(workdir, "profile"), t.get("profile_steps", 0))
     try:
         while True:
             exp = Experiment(
@@ -155,7 +156,9 @@ def train_and_evaluate(
                 exp.mesh.size,
             )
             try:
-                return _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog)
+                return _loop(
+                    exp, state, step, batches, mngr, writer, meta, workdir, stop, dog, profile
+                )
             except _Diverged as d:
                 meta["guard_retries"] += 1
                 good = mngr.latest_step()
@@ -174,13 +177,14 @@ def train_and_evaluate(
                 )
     finally:
         dog.stop()
+        profile.stop()  # also when the guard rolled back mid-trace
         mngr.wait_until_finished()
         mngr.close()
         writer.close()
         signal.signal(signal.SIGTERM, previous)
 
 
-def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog):
+def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog, profile):
     config, t = exp.config, exp.config.train
     n = t.steps_per_dispatch
     train_step = exp.jit_train_step(n)
@@ -188,7 +192,6 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog):
     samples_dir = os.path.join(workdir, "samples")
     voxels = exp.info.resolution**3
     evaluate = evaluators.make_evaluator(config)
-    profile = Profile(os.path.join(workdir, "profile"), t.get("profile_steps", 0))
     window = None  # (time, step) the rate is measured from: after the first dispatch (compile)
     while step < t.num_iters:
         host = [batches.batch(i) for i in range(step, step + n)]
@@ -233,7 +236,6 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog):
             mngr.wait_until_finished()
             logging.warning("SIGTERM: checkpointed iteration %d, exiting", step)
             break
-    profile.stop()
     return state
 
 

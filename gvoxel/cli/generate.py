@@ -62,14 +62,16 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
     return z
 
 
-def check_flags():
+def check_flags() -> int:
+    """Checks the flags; returns the Langevin refinement steps (0: g(Z) alone)."""
     if shared.value_or(shared.NUM, NUM) < 1:
         raise ConfigError(f"--num must be positive, got {shared.NUM.value}")
-    refine_steps = shared.value_or(shared.LANGEVIN_STEPS, 0)  # 0: g(Z) alone
+    refine_steps = shared.value_or(shared.LANGEVIN_STEPS, 0)
     if refine_steps < 0:
         raise ConfigError(f"--langevin_steps must be >= 0, got {refine_steps}")
     if _INTERP.value and _INTERP.value < 2:
         raise ConfigError(f"--interpolate needs at least 2 shapes per strip, got {_INTERP.value}")
+    return refine_steps
 
 
 def _grouped(z: np.ndarray, k: int, what: str) -> np.ndarray:
@@ -80,8 +82,7 @@ def _grouped(z: np.ndarray, k: int, what: str) -> np.ndarray:
 
 def main(argv):
     del argv
-    check_flags()
-    refine_steps = shared.value_or(shared.LANGEVIN_STEPS, 0)
+    refine_steps = check_flags()
     exp, state, step = run_lib.load_experiment(shared.WORKDIR.value, shared.CHECKPOINT.value)
     v = base.require(exp.variant, exp.config.variant, "generate from latents")
     rng = jax.random.PRNGKey(shared.SEED.value)

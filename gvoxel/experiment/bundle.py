@@ -9,20 +9,18 @@ gvoxel/assets/models/NAME and load as "bundled:NAME".
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import jax
 import numpy as np
 
-from gvoxel.data.files import atomic_output
+from gvoxel.data import files
 from gvoxel.errors import InputError
 
 MODELS = Path(__file__).resolve().parents[1] / "assets" / "models"
 PREFIX = "bundled:"
 FILES = ("model.json", "model.npz")
-SUMS = "SHA256SUMS"
 # State keys a bundle leaves out: the optimizer's moments and the chains of a training run
 # (re-initialised on load; sampling draws fresh chains).
 DROPPED = ("opt_state", "gen_opt_state", "chains", "coarse_chains", "inputs", "observed",
@@ -48,10 +46,6 @@ def names() -> list[str]:
     return sorted(p.parent.name for p in MODELS.glob("*/model.json"))
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write(out: str, config_json: str, data_info: dict, step: int, state: dict) -> Path:
     """Write the bundle of `state` (host or device arrays) to the folder `out`."""
     out = Path(out)
@@ -61,28 +55,20 @@ def write(out: str, config_json: str, data_info: dict, step: int, state: dict) -
         jax.tree_util.keystr(path): np.asarray(leaf)
         for path, leaf in jax.tree_util.tree_leaves_with_path(jax.device_get(kept))
     }
-    with atomic_output(str(out / "model.npz")) as tmp:
+    with files.atomic_output(str(out / "model.npz")) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
     meta = {"config": json.loads(config_json), "data_info": data_info, "step": int(step)}
-    with atomic_output(str(out / "model.json")) as tmp, open(tmp, "w") as f:
+    with files.atomic_output(str(out / "model.json")) as tmp, open(tmp, "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
-    (out / SUMS).write_text("".join(f"{_sha256(out / n)}  {n}\n" for n in FILES))
+    files.write_checksums(out, FILES)
     return out
 
 
 def read(source: str) -> tuple[dict, dict[str, np.ndarray]]:
     """(meta, arrays) of a bundle, after its SHA-256 check."""
     path = folder(source)
-    sums = path / SUMS
-    if not sums.is_file():
-        raise InputError(f"{path}: no {SUMS}; the model cannot be verified")
-    want = dict(reversed(line.split("  ", 1)) for line in sums.read_text().splitlines())
-    for name in FILES:
-        if not (path / name).is_file():
-            raise InputError(f"{path}: {name} is missing")
-        if want.get(name) != _sha256(path / name):
-            raise InputError(f"{path}: {name} fails its SHA-256 check (the model changed)")
+    files.verify_checksums(path, FILES, "the model")
     meta = json.loads((path / "model.json").read_text())
     with np.load(path / "model.npz") as f:
         arrays = {k: f[k] for k in f.files}

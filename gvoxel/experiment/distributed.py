@@ -49,6 +49,8 @@ def settings(
     for name, var in ENV.items():
         if given[name] is None and environ.get(var, "") != "":
             given[name] = environ[var]
+    if heartbeat_timeout_s < 1:
+        raise ConfigError(f"heartbeat_timeout_s must be >= 1, got {heartbeat_timeout_s}")
     s = Settings(heartbeat_timeout_s=heartbeat_timeout_s, **given)
     if not s.explicit():
         return s
@@ -68,8 +70,6 @@ def settings(
         raise ConfigError(
             f"coordinator_address must be HOST:PORT, got {s.coordinator_address!r}"
         )
-    if heartbeat_timeout_s < 1:
-        raise ConfigError(f"heartbeat_timeout_s must be >= 1, got {heartbeat_timeout_s}")
     return s._replace(num_processes=n, process_id=i)
 
 

@@ -3,7 +3,6 @@ gvoxel/assets/reference_classifier (SHA-256 checked on load) or any classifier w
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -11,22 +10,13 @@ import jax
 import numpy as np
 
 from gvoxel.core.resample import resize
-from gvoxel.data import split
+from gvoxel.data import files, split
 from gvoxel.errors import InputError
 from gvoxel.experiment.run import load_experiment
 from gvoxel.progress import track
 
 ASSET = Path(__file__).resolve().parent.parent / "assets" / "reference_classifier"
-SUMS = "SHA256SUMS"
 BUNDLED = "bundled"  # --reference=bundled: the shipped weights
-
-
-def sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def checkpoint_files(workdir) -> list[str]:
@@ -38,24 +28,12 @@ def checkpoint_files(workdir) -> list[str]:
 
 
 def write_checksums(workdir) -> str:
-    lines = [f"{sha256(Path(workdir) / f)}  {f}\n" for f in checkpoint_files(workdir)]
-    path = Path(workdir) / SUMS
-    path.write_text("".join(lines))
-    return str(path)
+    return files.write_checksums(workdir, checkpoint_files(workdir))
 
 
 def verify_checksums(workdir):
     """Raises InputError unless every checkpoint file matches SHA256SUMS (none missing/extra)."""
-    path = Path(workdir) / SUMS
-    if not path.is_file():
-        raise InputError(f"{workdir}: no {SUMS}; the reference weights cannot be verified")
-    want = dict(reversed(line.split("  ", 1)) for line in path.read_text().splitlines())
-    have = checkpoint_files(workdir)
-    if sorted(want) != have:
-        raise InputError(f"{workdir}: checkpoint files differ from {SUMS}")
-    for name in have:
-        if sha256(Path(workdir) / name) != want[name]:
-            raise InputError(f"{workdir}: {name} fails its SHA-256 check (weights changed)")
+    files.verify_checksums(workdir, checkpoint_files(workdir), "the reference weights")
 
 
 class Reference:
