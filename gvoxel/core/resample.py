@@ -4,8 +4,10 @@
 pseudo-inverse C^- (block replication), so upscale(downscale(x)) is a projection and
 downscale(upscale(y)) == y. Both use only reshape/mean/broadcast, so they take numpy
 and jax arrays alike and trace under jax.jit (factor must be a static Python int).
+`upscale_trilinear` is a smooth alternative to C^- with the same C·up(y) == y (jax only).
 """
 
+import jax
 import numpy as np
 
 from gvoxel.errors import InputError
@@ -65,7 +67,20 @@ def upscale(x, factor: int):
     return x.repeat(factor, axis=-1).repeat(factor, axis=-2).repeat(factor, axis=-3)
 
 
+def upscale_trilinear(x, factor: int):
+    """Trilinear up-sampling corrected by C⁻(x − C·trilinear), so that its block averages
+    are x exactly, like block replication's, without the blocks' steps."""
+    _check(x.shape, 1)
+    _check_factor(factor)
+    if factor == 1:
+        return x
+    high = x.shape[:-3] + tuple(n * factor for n in x.shape[-3:])
+    smooth = jax.image.resize(x, high, "trilinear")
+    return smooth + upscale(x - downscale(smooth, factor), factor)
+
+
 DOWNSCALES = {"mean": downscale, "max": downscale_max}
+UPSCALES = {"block": upscale, "trilinear": upscale_trilinear}
 
 
 def resize(x, resolution: int, down: str = "mean"):

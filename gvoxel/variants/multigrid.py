@@ -17,7 +17,9 @@ C(Y − m) = CY − Cm: grid s works in occupancy minus m_s = C m, where its Gau
 sits at the block-averaged mean shape, for any data.mean. Up-scaling goes through occupancy,
 start_s = C⁻(Y_{s−1} + m_{s−1}) − m_s, so C(start_s + m_s) = Y_{s−1} + m_{s−1} exactly (C C⁻
 = I). The K Langevin steps are not projected: a chain's block average is free to move away
-from the coarser result (unlike super-resolution's chains).
+from the coarser result (unlike super-resolution's chains). With `multigrid.pool = "max"`
+C is the block maximum instead: not linear, so grid s sees C(occupancy) − m_s with m_s = C m
+as its offset, and C C⁻ = I still holds.
 
 Histogram. The loop hands a variant batches, never the whole training set, so the train step
 counts the observed 1³ values of every batch it sees: an epoch counts each training shape once
@@ -53,6 +55,12 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     m.grids = (1, 4, 16, 32, 64)  # resolutions r_0 = 1 < … < r_S = data resolution
     m.nets = tuple(PAPER_NETS[r] for r in m.grids[1:])  # one descriptor per grid s ≥ 1
     m.histogram_bins = 100  # grid 0: equal-width bins of the 1³ value on [0, 1]
+    # C, how a shape is seen at a coarser grid: the paper's block "mean", or block "max"
+    # (occupied if any voxel is; keeps thin parts above 0.5 and connected shapes connected)
+    m.pool = "mean"
+    # C⁻, how a coarser result starts the next grid: the paper's "block" replication, or
+    # "trilinear" up-sampling with the same block averages (no block steps)
+    m.upscale = "block"
     c.multigrid = m
 
 
@@ -107,6 +115,8 @@ class MultiGrid:
     grids: tuple[int, ...]  # r_0 = 1, …, r_S = R
     num_bins: int
     batch_size: int  # one chain per training example
+    pool: str = "mean"  # C: block "mean" or "max"
+    upscale: str = "block"  # C⁻: "block" replication or "trilinear"
     # chains: the finest grid's last chains (gvoxel sample --init=chains continues them);
     # coarse_chains: the coarser grids', by name. Both one per example, split over devices.
     sharded_keys = ("chains", "coarse_chains")
@@ -130,11 +140,23 @@ class MultiGrid:
                 f"multigrid runs one chain per training example: sampler.num_chains "
                 f"({config.sampler.num_chains}) must equal train.batch_size ({batch})"
             )
+        pool = m.get("pool", "mean")
+        if pool not in resample.DOWNSCALES:
+            raise ConfigError(
+                f"multigrid.pool must be one of {sorted(resample.DOWNSCALES)}, got {pool!r}"
+            )
+        up = m.get("upscale", "block")
+        if up not in resample.UPSCALES:
+            raise ConfigError(
+                f"multigrid.upscale must be one of {sorted(resample.UPSCALES)}, got {up!r}"
+            )
         levels = tuple(
             base.energy_model(config, info, net=net, resolution=r)
             for r, net in zip(grids[1:], specs)
         )
-        return cls(levels=levels, grids=grids, num_bins=bins, batch_size=batch)
+        return cls(
+            levels=levels, grids=grids, num_bins=bins, batch_size=batch, pool=pool, upscale=up
+        )
 
     # -- pure functions -------------------------------------------------------------------
 
@@ -142,9 +164,13 @@ class MultiGrid:
     def names(self) -> tuple[str, ...]:
         return tuple(f"grid{r}" for r in self.grids[1:])
 
+    def coarse(self, y, r):
+        """C: occupancies `y` at the finest grid seen at grid resolution r."""
+        return resample.DOWNSCALES[self.pool](y, self.grids[-1] // r)
+
     def means(self, data_mean):
-        """m_s = C m at every grid s = 0…S (m_0 is (1, 1, 1))."""
-        return [resample.downscale(data_mean, self.grids[-1] // r) for r in self.grids]
+        """m_s = C m at every grid s = 0…S (m_0 is (1, 1, 1)): each grid's offset."""
+        return [self.coarse(data_mean, r) for r in self.grids]
 
     def init(self, rng, data_mean):
         keys = jax.random.split(rng, len(self.levels) + 1)
@@ -172,7 +198,8 @@ class MultiGrid:
         previous = top  # occupancy at grid s − 1
         keys = jax.random.split(rng, len(self.levels))
         for s, (name, lvl, key) in enumerate(zip(self.names, self.levels, keys), start=1):
-            start = resample.upscale(previous, self.grids[s] // self.grids[s - 1]) - means[s]
+            up = resample.UPSCALES[self.upscale]
+            start = up(previous, self.grids[s] // self.grids[s - 1]) - means[s]
             chain, info = lvl.langevin(params[name], key, start, num_steps, noise)
             previous = chain.position + means[s]
             starts.append(start)
@@ -185,7 +212,8 @@ class MultiGrid:
         means = self.means(state["data_mean"])
         rng, k_lang = jax.random.split(state["rng"])
         observed = self.levels[-1].augment(jax.random.fold_in(k_lang, 7), batch["voxels"])
-        top = resample.downscale(observed + state["data_mean"], self.grids[-1])  # Y⁽⁰⁾
+        occupancy = observed + state["data_mean"]
+        top = self.coarse(occupancy, 1)  # Y⁽⁰⁾
         finest = self.levels[-1]
         noise = finest.noise_on(state["step"])
         _, chains, infos = self.ladder(
@@ -196,7 +224,7 @@ class MultiGrid:
         for name, lvl, r, chain, info in zip(
             self.names, self.levels, self.grids[1:], chains, infos
         ):
-            obs = resample.downscale(observed, self.grids[-1] // r)  # Y⁽ˢ⁾, mean-removed
+            obs = self.coarse(occupancy, r) - means[self.grids.index(r)]  # Y⁽ˢ⁾ − m_s
             mine = {k: v[name] for k, v in ebm.EnergyModel.learner(state).items()}
             learners[name], all_grads[name], grid_metrics = lvl.mode_shifting(
                 mine, obs, chain.position
@@ -211,7 +239,7 @@ class MultiGrid:
             # read by the loop's guard as √(R³)·RMS: the worst grid's per-voxel RMS
             sample_norm=jnp.max(jnp.stack(rms)) * jnp.sqrt(float(self.grids[-1] ** 3)),
             occupancy_syn=jnp.mean(finest + means[-1] > 0.5),
-            occupancy_obs=jnp.mean(observed + state["data_mean"] > 0.5),
+            occupancy_obs=jnp.mean(occupancy > 0.5),
         )
         new_state = dict(
             state,

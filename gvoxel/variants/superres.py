@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
 import ml_collections
 
 from gvoxel.core import conditions, projections, resample
@@ -34,7 +33,7 @@ class SuperResolution(conditional.Conditional):
     def condition_settings(config, info):
         f = config.superres.factor
         start = config.superres.get("start", "block")
-        if start not in ("block", "trilinear"):
+        if start not in resample.UPSCALES:
             raise ConfigError(f"superres.start must be 'block' or 'trilinear', got {start!r}")
         if not isinstance(f, int) or isinstance(f, bool) or f < 2:
             raise ConfigError(f"superres.factor must be an int >= 2, got {f!r}")
@@ -54,11 +53,7 @@ class SuperResolution(conditional.Conditional):
 
     def start(self, low, y=None):
         del y
-        if self.start_from == "block":
-            return resample.upscale(low, self.factor)
-        high = low.shape[:-3] + tuple(n * self.factor for n in low.shape[-3:])
-        smooth = jax.image.resize(low, high, "trilinear")
-        return conditions.downscale(low, self.factor)(smooth)
+        return resample.UPSCALES[self.start_from](low, self.factor)
 
     def projection(self, low):
         del low

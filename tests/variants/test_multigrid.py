@@ -11,6 +11,7 @@ import pytest
 
 from gvoxel import train
 from gvoxel.data import downscale, split
+from gvoxel.data import upscale as upscale_block
 from gvoxel.errors import ConfigError
 from gvoxel.experiment import batches as pipeline
 from gvoxel.experiment import run as run_lib
@@ -70,9 +71,11 @@ def test_histogram_reproduces_the_1cube_statistics():
     assert abs(float(uniform.mean()) - 0.5) < 0.02
 
 
-def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free():
+@pytest.mark.parametrize("upscale", ["block", "trilinear"])
+def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free(upscale):
     voxels, mean = smoke_data()
-    exp = run_lib.Experiment(mg_config(), DataInfo(8, len(voxels), 4), 1)
+    cfg = mg_config(**{"multigrid.upscale": upscale})
+    exp = run_lib.Experiment(cfg, DataInfo(8, len(voxels), 4), 1)
     v = exp.variant
     state = exp.init_state(0, mean)
     means = v.means(state["data_mean"])
@@ -86,6 +89,13 @@ def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free():
             assert start.shape == (4,) + (v.grids[s],) * 3
             # the start is C⁻ of the coarser result: C(start) reproduces it (C C⁻ = I) ...
             np.testing.assert_allclose(downscale(start + means[s], f), coarser, atol=1e-6)
+            up = np.asarray(start + means[s])
+            steps = np.square(np.diff(up, axis=-1)).sum()  # Dirichlet energy
+            block = np.square(np.diff(upscale_block(np.asarray(coarser), f), axis=-1)).sum()
+            if upscale == "trilinear":  # ... and, trilinear, with smaller steps than blocks
+                assert steps < 0.9 * block if s > 1 else steps < 1e-4, (s, steps, block)
+            else:
+                np.testing.assert_allclose(steps, block, rtol=1e-5)
             # ... but K free Langevin steps move the chain's block averages away from it
             moved = np.abs(np.asarray(downscale(chain.position + means[s], f) - coarser))
             assert moved.max() > 1e-2, (noise, s, moved.max())
@@ -153,3 +163,29 @@ def test_sharded_step_equals_single_device():
     jax.tree.map(  # same tree, and every leaf close
         lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-5), states[1], states[4]
     )
+
+
+def test_max_pool_sees_thin_parts_as_occupied_and_trains():
+    voxels, mean = smoke_data()
+    cfg = mg_config(**{"multigrid.pool": "max"})
+    exp = run_lib.Experiment(cfg, DataInfo(8, len(voxels), 4), 1)
+    v = exp.variant
+    leg = np.zeros((1, 8, 8, 8), np.float32)
+    leg[0, 3, 5, :] = 1.0  # a one-voxel column: a quarter of each 2³ block it crosses
+    coarse = np.asarray(v.coarse(jnp.asarray(leg), 4))
+    want = np.zeros((1, 4, 4, 4), np.float32)
+    want[0, 1, 2, :] = 1.0  # with "max" those blocks are occupied (the block mean says 0.25)
+    np.testing.assert_array_equal(coarse, want)
+    np.testing.assert_allclose(np.asarray(downscale(leg, 2)), want * 0.25)
+
+    # one train step: the histogram counts each shape's largest occupancy (its 1³ value)
+    state = exp.init_state(0, mean)
+    batch = {"voxels": jnp.asarray(voxels[:4] - mean), "labels": jnp.zeros(4, jnp.int32)}
+    state, metrics = exp.jit_train_step()(state, batch)
+    assert np.isfinite(float(metrics["loss"]))
+    tops = jnp.asarray(voxels[:4].max(axis=(1, 2, 3)))
+    want = multigrid.add_to_histogram(jnp.zeros(100, jnp.int32), tops)
+    np.testing.assert_array_equal(state["histogram"], want)
+
+    with pytest.raises(ConfigError, match="multigrid.pool must be one of"):
+        run_lib.Experiment(mg_config(**{"multigrid.pool": "maximum"}), DataInfo(8, 16, 4), 1)
