@@ -21,6 +21,12 @@ from the coarser result (unlike super-resolution's chains). With `multigrid.pool
 C is the block maximum instead: not linear, so grid s sees C(occupancy) − m_s with m_s = C m
 as its offset, and C C⁻ = I still holds.
 
+Conditional ladder (`multigrid.conditional`, beyond the paper). Grid s ≥ 1 refines the
+coarser result as super-resolution does: its Langevin changes are projected onto C's null
+space, so the chain keeps the coarser grid's block averages, and in training each grid starts
+from the observed shape one grid coarser (every grid a super-resolution model of the next
+coarser one, trained on real shapes); sampling chains them from the histogram draw.
+
 Histogram. The loop hands a variant batches, never the whole training set, so the train step
 counts the observed 1³ values of every batch it sees: an epoch counts each training shape once
 (bar the few left over when the batch does not divide the set), so the histogram is that of
@@ -36,7 +42,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from gvoxel.core import ebm, resample
+from gvoxel.core import ebm, projections, resample
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
 
@@ -61,6 +67,9 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     # C⁻, how a coarser result starts the next grid: the paper's "block" replication, or
     # "trilinear" up-sampling with the same block averages (no block steps)
     m.upscale = "block"
+    # True: each grid refines the coarser result as super-resolution does (ΔY projected onto
+    # C's null space, so the block averages stay) and learns from the observed coarser shapes
+    m.conditional = False
     c.multigrid = m
 
 
@@ -117,6 +126,7 @@ class MultiGrid:
     batch_size: int  # one chain per training example
     pool: str = "mean"  # C: block "mean" or "max"
     upscale: str = "block"  # C⁻: "block" replication or "trilinear"
+    conditional: bool = False  # grids keep the coarser result's block averages
     # chains: the finest grid's last chains (gvoxel sample --init=chains continues them);
     # coarse_chains: the coarser grids', by name. Both one per example, split over devices.
     sharded_keys = ("chains", "coarse_chains")
@@ -150,12 +160,24 @@ class MultiGrid:
             raise ConfigError(
                 f"multigrid.upscale must be one of {sorted(resample.UPSCALES)}, got {up!r}"
             )
+        conditional = bool(m.get("conditional", False))
+        if conditional and pool != "mean":
+            raise ConfigError(
+                "multigrid.conditional keeps block averages: it needs multigrid.pool='mean', "
+                f"got {pool!r}"
+            )
         levels = tuple(
             base.energy_model(config, info, net=net, resolution=r)
             for r, net in zip(grids[1:], specs)
         )
         return cls(
-            levels=levels, grids=grids, num_bins=bins, batch_size=batch, pool=pool, upscale=up
+            levels=levels,
+            grids=grids,
+            num_bins=bins,
+            batch_size=batch,
+            pool=pool,
+            upscale=up,
+            conditional=conditional,
         )
 
     # -- pure functions -------------------------------------------------------------------
@@ -190,17 +212,22 @@ class MultiGrid:
             }
         return state
 
-    def ladder(self, params, rng, top, means, num_steps, noise=True):
+    def ladder(self, params, rng, top, means, num_steps, noise=True, given=None):
         """Up the grids from 1³ values `top` (N, 1, 1, 1) (occupied fractions): at grid s,
         start_s = C⁻(previous result + m_{s−1}) − m_s, then K Langevin steps under θ_s.
+        `given` (occupancies at grids 0…S−1) replaces the previous results: each grid then
+        starts from its own coarser input (training a conditional ladder on observed shapes).
         Returns per grid s ≥ 1 (starts, chain states, infos), mean-removed at their grid."""
         starts, chains, infos = [], [], []
         previous = top  # occupancy at grid s − 1
         keys = jax.random.split(rng, len(self.levels))
         for s, (name, lvl, key) in enumerate(zip(self.names, self.levels, keys), start=1):
-            up = resample.UPSCALES[self.upscale]
-            start = up(previous, self.grids[s] // self.grids[s - 1]) - means[s]
-            chain, info = lvl.langevin(params[name], key, start, num_steps, noise)
+            factor = self.grids[s] // self.grids[s - 1]
+            if given is not None:
+                previous = given[s - 1]
+            start = resample.UPSCALES[self.upscale](previous, factor) - means[s]
+            keep = projections.downscale_null_space(factor) if self.conditional else None
+            chain, info = lvl.langevin(params[name], key, start, num_steps, noise, keep)
             previous = chain.position + means[s]
             starts.append(start)
             chains.append(chain)
@@ -216,8 +243,11 @@ class MultiGrid:
         top = self.coarse(occupancy, 1)  # Y⁽⁰⁾
         finest = self.levels[-1]
         noise = finest.noise_on(state["step"])
+        given = None
+        if self.conditional:  # every grid refines the observed coarser shape
+            given = [top] + [self.coarse(occupancy, r) for r in self.grids[1:-1]]
         _, chains, infos = self.ladder(
-            state["params"], k_lang, top, means, finest.sampler.num_steps, noise
+            state["params"], k_lang, top, means, finest.sampler.num_steps, noise, given
         )
 
         learners, metrics, all_grads, rms = {}, {}, {}, []

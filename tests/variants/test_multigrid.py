@@ -71,10 +71,14 @@ def test_histogram_reproduces_the_1cube_statistics():
     assert abs(float(uniform.mean()) - 0.5) < 0.02
 
 
-@pytest.mark.parametrize("upscale", ["block", "trilinear"])
-def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free(upscale):
+@pytest.mark.parametrize(
+    "upscale, conditional", [("block", False), ("trilinear", False), ("trilinear", True)]
+)
+def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free(
+    upscale, conditional
+):
     voxels, mean = smoke_data()
-    cfg = mg_config(**{"multigrid.upscale": upscale})
+    cfg = mg_config(**{"multigrid.upscale": upscale, "multigrid.conditional": conditional})
     exp = run_lib.Experiment(cfg, DataInfo(8, len(voxels), 4), 1)
     v = exp.variant
     state = exp.init_state(0, mean)
@@ -96,9 +100,13 @@ def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free(up
                 assert steps < 0.9 * block if s > 1 else steps < 1e-4, (s, steps, block)
             else:
                 np.testing.assert_allclose(steps, block, rtol=1e-5)
-            # ... but K free Langevin steps move the chain's block averages away from it
+            # ... K free Langevin steps move the chain's block averages away from it,
+            # conditional ones keep them
             moved = np.abs(np.asarray(downscale(chain.position + means[s], f) - coarser))
-            assert moved.max() > 1e-2, (noise, s, moved.max())
+            if conditional:
+                assert moved.max() < 1e-5, (noise, s, moved.max())
+            else:
+                assert moved.max() > 1e-2, (noise, s, moved.max())
             coarser = chain.position + means[s]
 
 
@@ -189,3 +197,25 @@ def test_max_pool_sees_thin_parts_as_occupied_and_trains():
 
     with pytest.raises(ConfigError, match="multigrid.pool must be one of"):
         run_lib.Experiment(mg_config(**{"multigrid.pool": "maximum"}), DataInfo(8, 16, 4), 1)
+
+
+def test_conditional_grids_learn_from_the_observed_coarser_shapes():
+    voxels, mean = smoke_data()
+    cfg = mg_config(**{"multigrid.conditional": True})
+    exp = run_lib.Experiment(cfg, DataInfo(8, len(voxels), 4), 1)
+    state = exp.init_state(0, mean)
+    batch = {"voxels": jnp.asarray(voxels[:4] - mean), "labels": jnp.zeros(4, jnp.int32)}
+    state, _ = exp.jit_train_step()(state, batch)
+    means = exp.variant.means(state["data_mean"])
+    # each grid's chains keep the block averages of the observed shape one grid coarser
+    grid4 = np.asarray(state["coarse_chains"]["grid4"] + means[1])
+    np.testing.assert_allclose(downscale(grid4, 4), downscale(voxels[:4], 8), atol=1e-5)
+    finest = np.asarray(state["chains"] + means[2])
+    np.testing.assert_allclose(downscale(finest, 2), downscale(voxels[:4], 2), atol=1e-5)
+
+    with pytest.raises(ConfigError, match="needs multigrid.pool='mean'"):
+        run_lib.Experiment(
+            mg_config(**{"multigrid.conditional": True, "multigrid.pool": "max"}),
+            DataInfo(8, 16, 4),
+            1,
+        )
