@@ -26,7 +26,9 @@ Presets:
   cpu_chairs   the bundled chairs at 32³, grids 1 → 4 → 16 → 32, nets 32@4³/1; 32@8³/2;
                32@8³/2, 64@4³/2, batch 16, Y blurred by [1, 2, 1] before each net (fewer
                loose pieces from scratch: docs/experiments.md), 300 iterations (~16 min on
-               2 cores); the shipped bundled:chair_multigrid and the README's main job.
+               2 cores; stable to 600, the 32³ grid's f ran off at ~850 and its shapes
+               degenerated into stacked plates); the shipped bundled:chair_multigrid and
+               the README's main job.
     python -m gvoxel.main --config=configs/multigrid.py:cpu_chairs --workdir=runs/mg_chair
   single_grid  the §6.6 baseline at the same final resolution: the plain `synthesis`
                variant at 64³, 5 layers 128@16³/4, 128@8³/2, 256@4³/2, 512@4³/2, fc;

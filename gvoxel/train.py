@@ -73,17 +73,6 @@ def _unhealthy(metrics: dict, guard, voxels: int) -> list[str]:
     return bad
 
 
-def scaled_config(config, scale: float):
-    """The config with step size and learning rate multiplied by the guard's back-off."""
-    if scale == 1.0:
-        return config
-    c = config.copy_and_resolve_references()
-    with c.unlocked():
-        c.sampler.step_size = config.sampler.step_size * scale
-        c.optim.lr = config.optim.lr * scale
-    return c
-
-
 def _fault(point: str, step: int):
     """Test hook: GVOXEL_FAULT=point:step SIGKILLs this process there (e.g. mid-save)."""
     if os.environ.get("GVOXEL_FAULT") == f"{point}:{step}":
@@ -139,7 +128,7 @@ def train_and_evaluate(
     try:
         while True:
             exp = Experiment(
-                scaled_config(config, meta["guard_scale"]), info, t.num_devices or None
+                config_lib.scaled(config, meta["guard_scale"]), info, t.num_devices or None
             )
             if mngr.latest_step() is not None:
                 step, state, _ = checkpoint.restore(mngr, exp.abstract_state)

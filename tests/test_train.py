@@ -168,6 +168,11 @@ def test_nan_rolls_back_and_retries_with_smaller_step(tmp_path, monkeypatch):
     meta = checkpoint.saved_meta(checkpoint.manager(str(tmp_path)))
     assert meta["guard_retries"] == 1 and meta["guard_scale"] == 0.5
     assert checkpoint.manager(str(tmp_path)).latest_step() == 4
+    # the run trained on with half the step size, so its sampling recipe (what gvoxel sample
+    # and an exported bundle use) has it too
+    exp, _, _ = run_lib.load_experiment(str(tmp_path))
+    assert exp.config.sampler.step_size == 0.5 * cfg.sampler.step_size
+    assert exp.config.optim.lr == 0.5 * cfg.optim.lr
 
 
 def test_persistent_nan_stops_with_a_clear_message_and_keeps_checkpoints(tmp_path, monkeypatch):

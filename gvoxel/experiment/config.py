@@ -269,3 +269,15 @@ def with_defaults(saved: dict, defaults: ml_collections.ConfigDict) -> ml_collec
 def from_saved(saved: dict) -> ml_collections.ConfigDict:
     """A checkpoint's config with keys added since it was written at their defaults."""
     return with_defaults(saved, base_config(saved["variant"]))
+
+
+def scaled(config, scale: float):
+    """The config with step size and learning rate multiplied by the divergence guard's
+    back-off `scale`: what a run trains with after a rollback, and so what it samples with."""
+    if scale == 1.0:
+        return config
+    c = config.copy_and_resolve_references()
+    with c.unlocked():
+        c.sampler.step_size = config.sampler.step_size * scale
+        c.optim.lr = config.optim.lr * scale
+    return c

@@ -156,7 +156,10 @@ def load_experiment(workdir: str, step: int | None = None, num_devices=None):
     mngr = checkpoint.manager(workdir)
     try:
         meta = checkpoint.saved_meta(mngr, step)
-        config = config_lib.from_saved(meta["config"])
+        # after a guard rollback the run trained (and so samples) with scaled steps
+        config = config_lib.scaled(
+            config_lib.from_saved(meta["config"]), meta.get("guard_scale", 1.0)
+        )
         exp = Experiment(config, DataInfo(**meta["data_info"]), num_devices)
         step, state, _ = checkpoint.restore(mngr, exp.abstract_state, step)
     finally:
