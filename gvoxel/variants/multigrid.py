@@ -212,6 +212,13 @@ class MultiGrid:
             }
         return state
 
+    def _factor(self, s):
+        return self.grids[s] // self.grids[s - 1]
+
+    def _keep(self, s):
+        """Grid s's projection of ΔY: the coarser block averages stay (conditional) or none."""
+        return projections.downscale_null_space(self._factor(s)) if self.conditional else None
+
     def ladder(self, params, rng, top, means, num_steps, noise=True, given=None):
         """Up the grids from 1³ values `top` (N, 1, 1, 1) (occupied fractions): at grid s,
         start_s = C⁻(previous result + m_{s−1}) − m_s, then K Langevin steps under θ_s.
@@ -222,12 +229,10 @@ class MultiGrid:
         previous = top  # occupancy at grid s − 1
         keys = jax.random.split(rng, len(self.levels))
         for s, (name, lvl, key) in enumerate(zip(self.names, self.levels, keys), start=1):
-            factor = self.grids[s] // self.grids[s - 1]
             if given is not None:
                 previous = given[s - 1]
-            start = resample.UPSCALES[self.upscale](previous, factor) - means[s]
-            keep = projections.downscale_null_space(factor) if self.conditional else None
-            chain, info = lvl.langevin(params[name], key, start, num_steps, noise, keep)
+            start = resample.UPSCALES[self.upscale](previous, self._factor(s)) - means[s]
+            chain, info = lvl.langevin(params[name], key, start, num_steps, noise, self._keep(s))
             previous = chain.position + means[s]
             starts.append(start)
             chains.append(chain)
@@ -251,10 +256,10 @@ class MultiGrid:
         )
 
         learners, metrics, all_grads, rms = {}, {}, {}, []
-        for name, lvl, r, chain, info in zip(
-            self.names, self.levels, self.grids[1:], chains, infos
+        for name, lvl, r, m, chain, info in zip(
+            self.names, self.levels, self.grids[1:], means[1:], chains, infos, strict=True
         ):
-            obs = self.coarse(occupancy, r) - means[self.grids.index(r)]  # Y⁽ˢ⁾ − m_s
+            obs = self.coarse(occupancy, r) - m  # Y⁽ˢ⁾ − m_s
             mine = {k: v[name] for k, v in ebm.EnergyModel.learner(state).items()}
             learners[name], all_grads[name], grid_metrics = lvl.mode_shifting(
                 mine, obs, chain.position
@@ -298,9 +303,10 @@ class MultiGrid:
         return self._levels(state, [c.position for c in chains])
 
     def continue_chains(self, state, rng, y, num_steps, noise=True):
-        """Runs finest-grid chains (mean-removed) further under θ_S; post-processed grids."""
+        """Runs finest-grid chains (mean-removed) further under θ_S (a conditional ladder
+        keeps their coarser block averages); post-processed grids."""
         chain, _ = self.levels[-1].langevin(
-            state["params"][self.names[-1]], rng, y, num_steps, noise
+            state["params"][self.names[-1]], rng, y, num_steps, noise, self._keep(len(self.levels))
         )
         return self.postprocess(state, chain.position)
 
