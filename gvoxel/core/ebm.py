@@ -49,8 +49,12 @@ class EnergyModel:
 
     # -- the descriptor -------------------------------------------------------------------
 
-    def descriptor_fn(self, params, y):
-        return self.descriptor.apply({"params": params}, y)
+    def descriptor_fn(self, params, y, level=None):
+        """f(Y; θ), or f(Y, t; θ) at each example's noise level t (N,) for a descriptor
+        with levels."""
+        if level is None:
+            return self.descriptor.apply({"params": params}, y)
+        return self.descriptor.apply({"params": params}, y, level=level)
 
     def shape(self, n):
         r = self.resolution
@@ -58,7 +62,8 @@ class EnergyModel:
 
     def init(self, rng):
         """{"params": θ, "opt_state": its Adam state} and, with `learning.ema`, "ema_params"."""
-        params = self.descriptor.init(rng, jnp.zeros(self.shape(1)))["params"]
+        level = jnp.zeros((1,), jnp.int32) if self.descriptor.levels else None
+        params = self.descriptor.init(rng, jnp.zeros(self.shape(1)), level=level)["params"]
         state = {"params": params, "opt_state": self.tx.init(params)}
         if self.learning.ema:
             state["ema_params"] = params
@@ -117,25 +122,27 @@ class EnergyModel:
         flip = jax.random.bernoulli(rng, 0.5, (observed.shape[0],) + (1,) * (observed.ndim - 1))
         return jnp.where(flip, jnp.flip(observed, axis=1 + axis), observed)
 
-    def loss(self, params, observed, synthesized):
+    def loss(self, params, observed, synthesized, level=None, weight=None):
         """The θ-loss: eq. (7)'s mean f(synthesized) − mean f(observed), plus
-        α·mean(f_obs² + f_syn²) with `learning.energy_penalty` = α (keeps f bounded)."""
+        α·mean(f_obs² + f_syn²) with `learning.energy_penalty` = α (keeps f bounded).
+        `level`, `weight` (N,): each example's noise level and weight (recovery likelihood)."""
         loss, (f_obs, f_syn) = energy.mode_shifting_loss(
-            self.descriptor_fn, params, observed, synthesized
-        )
+            functools.partial(self.descriptor_fn, level=level),
+            params, observed, synthesized, weight,
+        )  # fmt: skip
         alpha = self.learning.energy_penalty
         if alpha:
             loss = loss + alpha * (jnp.mean(jnp.square(f_obs)) + jnp.mean(jnp.square(f_syn)))
         return loss, (f_obs, f_syn)
 
-    def mode_shifting(self, learner: dict, observed, synthesized):
+    def mode_shifting(self, learner: dict, observed, synthesized, level=None, weight=None):
         """One optimizer step on θ by eq. (7): the gradient of mean f(synthesized) − mean
         f(observed), with the synthesized examples held constant (no θ-gradient through the
         chains). `learner` is what `init` made ({"params", "opt_state"[, "ema_params"]});
-        returns (learner, grads, metrics)."""
+        `level` and `weight` as for `loss`. Returns (learner, grads, metrics)."""
         params = learner["params"]
         (loss, (f_obs, f_syn)), grads = jax.value_and_grad(self.loss, has_aux=True)(
-            params, observed, synthesized
+            params, observed, synthesized, level, weight
         )
         updates, opt_state = self.tx.update(grads, learner["opt_state"], params)
         new = dict(learner, params=optax.apply_updates(params, updates), opt_state=opt_state)
@@ -144,18 +151,17 @@ class EnergyModel:
             new["ema_params"] = jax.tree.map(
                 lambda e, p: d * e + (1.0 - d) * p, learner["ema_params"], new["params"]
             )
-        s = self.sampler.reference_std
-        e_obs = jnp.mean(energy.from_f(observed, f_obs, s))
-        e_syn = jnp.mean(energy.from_f(synthesized, f_syn, s))
         metrics = {
             "loss": loss,
             "f_obs": jnp.mean(f_obs),
             "f_syn": jnp.mean(f_syn),
-            "energy_obs": e_obs,
-            "energy_syn": e_syn,
-            "energy_gap": e_syn - e_obs,
             "grad_norm": optax.global_norm(grads),
         }
+        if level is None:  # E = ‖Y‖²/(2s²) − f holds for the unconditional model only
+            s = self.sampler.reference_std
+            e_obs = jnp.mean(energy.from_f(observed, f_obs, s))
+            e_syn = jnp.mean(energy.from_f(synthesized, f_syn, s))
+            metrics.update(energy_obs=e_obs, energy_syn=e_syn, energy_gap=e_syn - e_obs)
         return new, grads, metrics
 
     @staticmethod

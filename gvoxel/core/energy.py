@@ -47,8 +47,10 @@ def energy_grad(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = RE
     return jax.grad(lambda y_: jnp.sum(energy(descriptor_fn, params, y_, s)))(y)
 
 
-def mode_shifting_loss(descriptor_fn: DescriptorFn, params, observed, synthesized):
-    """θ-loss of eq. (7)/(9): mean f(synthesized) − mean f(observed).
+def mode_shifting_loss(descriptor_fn: DescriptorFn, params, observed, synthesized, weight=None):
+    """θ-loss of eq. (7)/(9): mean f(synthesized) − mean f(observed), each example's
+    difference times `weight` (N,) when given (diffusion recovery likelihood's per-level
+    weights).
 
     Its θ-gradient is minus the log-likelihood gradient; the synthesized examples are
     constants (stop_gradient), so no θ-gradient flows through the Langevin chain.
@@ -56,5 +58,8 @@ def mode_shifting_loss(descriptor_fn: DescriptorFn, params, observed, synthesize
     synthesized = jax.lax.stop_gradient(synthesized)
     f_obs = descriptor_fn(params, observed)
     f_syn = descriptor_fn(params, synthesized)
-    loss = jnp.mean(f_syn) - jnp.mean(f_obs)
+    if weight is None:
+        loss = jnp.mean(f_syn) - jnp.mean(f_obs)
+    else:
+        loss = jnp.mean(weight * (f_syn - f_obs))
     return loss, (f_obs, f_syn)

@@ -128,8 +128,11 @@ def sample(
         s, info = step(key, s, energy_and_grad, step_size, temperature, noise)
         return s, info
 
+    if num_steps == 0:  # nothing moves (a scan of length 0 has no last info to report)
+        ones = jnp.ones(state.position.shape[:1], state.position.dtype)
+        return state, LangevinInfo(ones, ones > 0, state.energy)
     keys = jax.random.split(rng, num_steps)
-    if final_grad or mala or num_steps == 0:
+    if final_grad or mala:
         state, infos = jax.lax.scan(body, state, keys)
         return state, LangevinInfo(
             jnp.mean(infos.acceptance_rate, 0),

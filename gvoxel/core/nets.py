@@ -105,9 +105,12 @@ class Descriptor(nn.Module):
     # them back and Langevin noise piles up there (slabs); the blur removes them from f, and
     # its transpose from ∂f/∂Y, where the Gaussian reference then damps them.
     input_blur: int = 0
+    # > 0: f(Y, t) for noise levels t < `levels` (diffusion recovery likelihood): one
+    # convolutional trunk with a per-level gain and bias on every layer, and a per-level head.
+    levels: int = 0
 
     @nn.compact
-    def __call__(self, y: jax.Array, features: bool = False):
+    def __call__(self, y: jax.Array, features: bool = False, level=None):
         init = draws.flat_init(
             nn.initializers.normal(self.init_std)
             if self.init_std > 0
@@ -126,7 +129,10 @@ class Descriptor(nn.Module):
             kernel = self.param(f"conv{i}_kernel", init, (k, k, k, h.shape[-1], filters))
             bias = self.param(f"conv{i}_bias", nn.initializers.zeros, (filters,))
             h = conv.conv3d(h, kernel.astype(self.dtype), stride, impl=self.conv_impl)
-            h = act(h + bias.astype(self.dtype))
+            h = h + bias.astype(self.dtype)
+            if self.levels:
+                h = self._modulate(h, i, level)
+            h = act(h)
             if pool:
                 h = avg_pool(h, pool[0])
             maps.append(h)
@@ -136,10 +142,28 @@ class Descriptor(nn.Module):
             h = h.reshape(h.shape[0], -1)
         else:
             raise ConfigError(f"model.head must be 'fc' or 'sum', got {self.head!r}")
+        if self.levels:
+            # (D, levels): lecun_normal's fan-in is D, as for the single head
+            fc = self.param("fc_kernel", init, (h.shape[-1], self.levels))
+            fc_bias = self.param("fc_bias", nn.initializers.zeros, (self.levels,))
+            w = jnp.take(fc, level, axis=1).T.astype(self.dtype)  # (N, D)
+            f = jnp.sum(h * w, axis=-1).astype(jnp.float32) + fc_bias[level]
+            return (f, maps) if features else f
         fc = self.param("fc_kernel", init, (h.shape[-1], 1))
         fc_bias = self.param("fc_bias", nn.initializers.zeros, (1,))
         f = (h @ fc.astype(self.dtype))[:, 0].astype(jnp.float32) + fc_bias[0]
         return (f, maps) if features else f
+
+    def _modulate(self, h, i, level):
+        """Layer i's pre-activations scaled by (1 + g_t) and shifted by b_t per channel, at
+        each example's level t (N,); g and b start at 0, so all levels start alike."""
+        if level is None:
+            raise ConfigError("a descriptor with noise levels needs each example's level")
+        c = h.shape[-1]
+        gain = self.param(f"conv{i}_level_gain", nn.initializers.zeros, (self.levels, c))
+        shift = self.param(f"conv{i}_level_bias", nn.initializers.zeros, (self.levels, c))
+        per = lambda p: jnp.take(p, level, axis=0)[:, None, None, None, :].astype(self.dtype)  # noqa: E731
+        return h * (1.0 + per(gain)) + per(shift)
 
 
 def avg_pool(h: jax.Array, p: int) -> jax.Array:

@@ -18,6 +18,7 @@ REGISTRY = {
     "cooperative": ("gvoxel.variants.cooperative", "Cooperative"),
     "multigrid": ("gvoxel.variants.multigrid", "MultiGrid"),
     "classifier": ("gvoxel.variants.classifier", "Classifier"),
+    "diffusion": ("gvoxel.variants.diffusion", "RecoveryLikelihood"),
 }
 
 

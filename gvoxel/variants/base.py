@@ -129,8 +129,9 @@ def optimizer(cfg, steps_per_epoch: int, num_iters: int = 0) -> optax.GradientTr
     return optax.MultiSteps(tx, every_k_schedule=every) if every > 1 else tx
 
 
-def descriptor(model_cfg, layers=None) -> nets.Descriptor:
-    """The config's descriptor; `layers` replaces model.net (multi-grid: one net per grid)."""
+def descriptor(model_cfg, layers=None, levels: int = 0) -> nets.Descriptor:
+    """The config's descriptor; `layers` replaces model.net (multi-grid: one net per grid),
+    `levels` > 0 makes it f(Y, t) over that many noise levels."""
     dtype = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}.get(model_cfg.dtype)
     if dtype is None:
         raise ConfigError(f"model.dtype must be 'float32' or 'bfloat16', got {model_cfg.dtype!r}")
@@ -142,6 +143,7 @@ def descriptor(model_cfg, layers=None) -> nets.Descriptor:
         head=model_cfg.get("head", "fc"),
         activation=model_cfg.get("activation", "relu"),
         input_blur=int(model_cfg.get("input_blur", 0)),
+        levels=int(levels),
     )
 
 
@@ -178,10 +180,13 @@ def learning_settings(config) -> ebm.LearningSettings:
     return ebm.LearningSettings(alpha, ema, axis)
 
 
-def energy_model(config, info: DataInfo, net=None, resolution=None) -> ebm.EnergyModel:
-    """The config's EBM at the data resolution (or `resolution`, with descriptor `net`)."""
+def energy_model(
+    config, info: DataInfo, net=None, resolution=None, levels: int = 0
+) -> ebm.EnergyModel:
+    """The config's EBM at the data resolution (or `resolution`, with descriptor `net`;
+    `levels` noise levels for diffusion recovery likelihood)."""
     return ebm.EnergyModel(
-        descriptor=descriptor(config.model, net),
+        descriptor=descriptor(config.model, net, levels),
         sampler=sampler_settings(config.sampler),
         tx=optimizer(config.optim, info.steps_per_epoch, int(config.train.num_iters)),
         resolution=int(resolution or info.resolution),

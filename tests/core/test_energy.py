@@ -64,3 +64,13 @@ def test_no_theta_gradient_flows_through_the_samples():
         a,
         b,
     )
+
+
+def test_weighted_mode_shifting_loss_weights_each_example_difference():
+    w = jnp.arange(1.0, 5.0)
+    fn = lambda p, y: p * jnp.sum(y, axis=(1, 2, 3))  # noqa: E731
+    obs, syn = jnp.ones((4, 2, 2, 2)), jnp.zeros((4, 2, 2, 2))
+    loss, _ = energy.mode_shifting_loss(fn, 2.0, obs, syn, w)
+    np.testing.assert_allclose(loss, jnp.mean(w * (0.0 - 2.0 * 8.0)))
+    plain, _ = energy.mode_shifting_loss(fn, 2.0, obs, syn)
+    np.testing.assert_allclose(energy.mode_shifting_loss(fn, 2.0, obs, syn, jnp.ones(4))[0], plain)

@@ -101,3 +101,22 @@ def test_input_blur_removes_period_two_patterns_and_nothing_smooth():
         plain.apply(params, nets.blur(y[..., None])[..., 0]),
         rtol=1e-5,
     )
+
+
+def test_levels_share_the_trunk_and_modulate_it_per_level():
+    """f(Y, t): every level starts as the same function (gains and biases 0, one head per
+    level drawn alike in distribution); a level's own gain changes its f only."""
+    net = nets.Descriptor(layers=((4, 4, 2), (4, 3, 2)), init_std=0.0, levels=3, head="sum")
+    y = jax.random.normal(jax.random.PRNGKey(1), (3, 8, 8, 8))
+    level = jnp.array([0, 1, 2])
+    params = net.init(jax.random.PRNGKey(0), y, level=level)["params"]
+    assert params["fc_kernel"].shape == (4, 3) and params["conv0_level_gain"].shape == (3, 4)
+    same = dict(params, fc_kernel=jnp.tile(params["fc_kernel"][:, :1], (1, 3)))
+    f = net.apply({"params": same}, y[:1].repeat(3, 0), level=level)
+    np.testing.assert_allclose(f, f[0], rtol=1e-6)
+    gain = same["conv0_level_gain"].at[2].set(0.5)
+    g = net.apply({"params": dict(same, conv0_level_gain=gain)}, y[:1].repeat(3, 0), level=level)
+    np.testing.assert_allclose(g[:2], f[:2], rtol=1e-6)
+    assert abs(float(g[2] - f[2])) > 1e-3
+    with pytest.raises(ConfigError, match="level"):
+        net.apply({"params": params}, y)

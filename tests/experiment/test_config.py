@@ -19,16 +19,19 @@ TRAINED = [p for p in sorted(CONFIGS.glob("*.py")) if p.stem != "classification"
 KEY_SHAPE = jax.eval_shape(lambda: jax.random.PRNGKey(0)).shape
 
 
-def descriptor_params(net, head, r):
+def descriptor_params(net, head, r, levels=0):
     """The descriptor's parameter shapes, worked out from its layer list: SAME convolutions
-    (k³ × C_in × filters, output ⌈n / stride⌉), then fc over the last map (or its sum)."""
+    (k³ × C_in × filters, output ⌈n / stride⌉), then fc over the last map (or its sum);
+    with noise levels, a gain and a bias per level and channel, and one head per level."""
     shapes, cin, n = {}, 1, r
     for i, (filters, k, stride) in enumerate(nets.resolve_layers(net)):
         shapes[f"conv{i}_kernel"] = (k, k, k, cin, filters)
         shapes[f"conv{i}_bias"] = (filters,)
+        if levels:
+            shapes[f"conv{i}_level_gain"] = shapes[f"conv{i}_level_bias"] = (levels, filters)
         cin, n = filters, -(-n // stride)
-    shapes["fc_kernel"] = ((n**3 if head == "fc" else 1) * cin, 1)
-    shapes["fc_bias"] = (1,)
+    shapes["fc_kernel"] = ((n**3 if head == "fc" else 1) * cin, levels or 1)
+    shapes["fc_bias"] = (levels or 1,)
     return shapes
 
 
@@ -51,6 +54,8 @@ def expected_arrays(c, r):
     common = {"step": (), "rng": KEY_SHAPE, "data_mean": (r, r, r)}
     if c.variant == "synthesis":
         return common | {"chains": grid(chains)}
+    if c.variant == "diffusion":  # the last recoveries and their levels, one per example
+        return common | {"chains": grid(batch), "chain_levels": (batch,)}
     if c.variant in ("recovery", "superres"):
         return common | {"chains": grid(batch), "inputs": grid(batch), "observed": grid(batch)}
     if c.variant == "cooperative":
@@ -99,7 +104,8 @@ def test_every_preset_builds_its_model(path, preset):
             assert shapes(state["params"][f"grid{g}"]) == want, g
             assert_adam_follows(state["opt_state"][f"grid{g}"], want)
     else:
-        want = descriptor_params(c.model.net, c.model.head, r)
+        levels = c.diffusion.levels if c.variant == "diffusion" else 0
+        want = descriptor_params(c.model.net, c.model.head, r, levels)
         assert shapes(state["params"]) == want
         assert_adam_follows(state["opt_state"], want)
         extra = {"ema_params"} if c.optim.ema else set()

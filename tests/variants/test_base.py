@@ -23,6 +23,7 @@ SMOKE_FILES = {
     "cooperative": "cooperative",
     "multigrid": "multigrid",
     "classifier": "reference_classifier",
+    "diffusion": "diffusion",
 }
 CAPABILITIES = {
     "synthesis": {"draw fresh samples", "give descriptor features"},
@@ -31,6 +32,7 @@ CAPABILITIES = {
     "cooperative": {"draw fresh samples", "generate from latents"},
     "multigrid": {"draw fresh samples"},
     "classifier": set(),
+    "diffusion": {"draw fresh samples"},
 }
 
 
