@@ -5,12 +5,14 @@
 
 One descriptor f(y, t) over T = 6 noise levels, each level learned on the recovery of x_t
 from x_{t+1} (short chains that start near data); fresh samples descend the levels from
-noise, K steps each.
+noise, K steps each. At the cpu preset's size it does not yet draw shapes from noise: each
+level's recovery plateaus at 60-80% of the noise left by doing nothing and the six levels
+compound it (docs/experiments.md); the multi-grid chairs preset is the one that draws chairs.
 
 Presets:
   cpu    32³ chairs, net 32@8³/2, 64@4³/2 with per-level gains, biases and heads, swish,
          T = 6, K = 30 per level, b² = 2·10⁻⁴ (the paper's), batch 16, Adam lr 0.0005,
-         300 iterations.
+         300 iterations (~24 min on 2 cores).
   smoke  seconds; for tests: 8³, tiny net, T = 3, K = 3.
 """
 
