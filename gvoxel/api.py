@@ -118,6 +118,8 @@ class Model:
     def energy(self, y) -> np.ndarray:
         """E(Y) = ‖Y − m‖²/(2s²) − f(Y − m; θ) per shape (occupancies Y, data mean m)."""
         model, params = self._model_and_params()
+        if model.descriptor.levels:
+            raise InputError(f"a {self.name!r} model has one energy per noise level, not one E(Y)")
         y = _grids(y, self.resolution) - np.asarray(self.state["data_mean"])
         return np.asarray(_energy(model, params, jnp.asarray(y)))
 

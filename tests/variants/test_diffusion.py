@@ -7,9 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import gvoxel
 from gvoxel import train, variants
 from gvoxel.core import diffusion
-from gvoxel.errors import ConfigError
+from gvoxel.errors import ConfigError, InputError
 from tests.helpers import data_info, final_state, smoke_config
 
 
@@ -27,6 +28,12 @@ def test_smoke_trains_and_resumes_bit_exactly(trained_run, assert_states_equal, 
     assert step_a == step_b == 4
     assert_states_equal(a, b)
     assert set(np.asarray(a["chain_levels"])) <= {0, 1, 2}
+
+    model = gvoxel.load(str(full))  # the Python API draws from it; E(Y) has no meaning here
+    drawn = model.sample(3, seed=1)
+    assert drawn.shape == (3, 8, 8, 8) and drawn.min() >= 0 and drawn.max() <= 1
+    with pytest.raises(InputError, match="per noise level"):
+        model.energy(drawn)
 
 
 def test_a_train_step_contrasts_the_scaled_x_t_with_its_recovery_from_x_next():
