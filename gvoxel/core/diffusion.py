@@ -60,7 +60,9 @@ def schedule(levels: int, b: float) -> Schedule:
     return Schedule(*map(f32, (sigma, scale, a_cum, sigma_cum, step, recovery, weight)))
 
 
-def _per_example(values, level, ndim):
+def at_level(values, level, ndim: int = 1):
+    """A schedule constant at each example's level (N,), shaped to broadcast over arrays of
+    rank `ndim` (4 for a batch of grids)."""
     return jnp.take(jnp.asarray(values), level).reshape((-1,) + (1,) * (ndim - 1))
 
 
@@ -68,7 +70,7 @@ def diffuse_pair(rng, sched: Schedule, x0, level):
     """(x_t, x_{t+1}) for each example's level t (N,): x_t from the marginal, x_{t+1} one
     step further (pure noise when t is the top level)."""
     k_t, k_next = jax.random.split(rng)
-    per = lambda v: _per_example(v, level, x0.ndim)  # noqa: E731
+    per = lambda v: at_level(v, level, x0.ndim)  # noqa: E731
     x_t = per(sched.a_cum) * x0 + per(sched.sigma_cum) * draws.normal(k_t, x0.shape)
     top = per(sched.recovery) == 0
     noise = draws.normal(k_next, x0.shape)
@@ -79,8 +81,8 @@ def diffuse_pair(rng, sched: Schedule, x0, level):
 def energy_and_grad(descriptor_fn, params, sched: Schedule, level, x_tilde):
     """E(y) = −f(y, t)/δ_t² + ‖y − x̃‖²/(2σ_{t+1}²) per example (N,) and ∂E/∂y, for use with
     `langevin.sample` at step size δ_t (`step_size`) and temperature 1."""
-    per = lambda v: jnp.take(jnp.asarray(v), level)  # noqa: E731
-    step2, sigma2, rec = per(sched.step) ** 2, per(sched.sigma) ** 2, per(sched.recovery)
+    step2, sigma2 = at_level(sched.step, level) ** 2, at_level(sched.sigma, level) ** 2
+    rec = at_level(sched.recovery, level)
 
     def total(y):
         e = -descriptor_fn(params, y, level) / step2 + rec * energy.sum_sq(y - x_tilde) / (
@@ -93,11 +95,6 @@ def energy_and_grad(descriptor_fn, params, sched: Schedule, level, x_tilde):
         return e, g
 
     return eg
-
-
-def step_sizes(sched: Schedule, level, ndim):
-    """δ_t of each example, shaped to broadcast over its grid."""
-    return _per_example(sched.step, level, ndim)
 
 
 def to_signed(occupancy):

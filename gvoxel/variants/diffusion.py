@@ -80,13 +80,12 @@ class RecoveryLikelihood:
         likelihood from y = x̃, then x_t = y / a_{t+1}. Returns (x_t, y)."""
         fn = self.model.descriptor_fn
         eg = diffusion.energy_and_grad(fn, params, self.schedule, level, x_tilde)
-        step = diffusion.step_sizes(self.schedule, level, x_tilde.ndim)
+        step = diffusion.at_level(self.schedule.step, level, x_tilde.ndim)
         chain, _ = langevin.sample(
             rng, langevin.init(x_tilde, eg), eg, num_steps, step, 1.0, noise, final_grad=False
         )
         y = chain.position
-        scale = jnp.take(jnp.asarray(self.schedule.scale), level)
-        return y / scale.reshape((-1,) + (1,) * (y.ndim - 1)), y
+        return y / diffusion.at_level(self.schedule.scale, level, y.ndim), y
 
     def train_step(self, state, batch):
         """batch: {"voxels": observed occupancies (B, R, R, R), "labels": (B,)}."""
@@ -99,10 +98,10 @@ class RecoveryLikelihood:
         x_syn, y_syn = self.recover(
             state["params"], k_lang, x_next, level, m.sampler.num_steps, m.noise_on(state["step"])
         )
-        per = lambda v: jnp.take(jnp.asarray(v), level)  # noqa: E731
-        y_obs = per(self.schedule.scale).reshape((-1, 1, 1, 1)) * x_t
+        y_obs = diffusion.at_level(self.schedule.scale, level, x_t.ndim) * x_t
+        weight = diffusion.at_level(self.schedule.weight, level)
         learner, _, metrics = m.mode_shifting(
-            m.learner(state), y_obs, y_syn, level=level, weight=per(self.schedule.weight)
+            m.learner(state), y_obs, y_syn, level=level, weight=weight
         )
         metrics.update(
             sample_norm=jnp.sqrt(jnp.mean(energy.sum_sq(x_syn))),

@@ -49,7 +49,7 @@ def test_langevin_on_the_recovery_likelihood_samples_its_gaussian_when_f_is_zero
     n, level = 2000, jnp.ones((2000,), jnp.int32)
     x_tilde = jnp.full((n, 2, 2, 2), 0.3)
     eg = diffusion.energy_and_grad(zero_f, None, s, level, x_tilde)
-    step = diffusion.step_sizes(s, level, 4)
+    step = diffusion.at_level(s.step, level, 4)
     chain, _ = langevin.sample(
         jax.random.PRNGKey(0), langevin.init(x_tilde, eg), eg, 3000, step, 1.0, True
     )
