@@ -84,17 +84,11 @@ def energy_and_grad(descriptor_fn, params, sched: Schedule, level, x_tilde):
     step2, sigma2 = at_level(sched.step, level) ** 2, at_level(sched.sigma, level) ** 2
     rec = at_level(sched.recovery, level)
 
-    def total(y):
-        e = -descriptor_fn(params, y, level) / step2 + rec * energy.sum_sq(y - x_tilde) / (
-            2.0 * sigma2
-        )
-        return jnp.sum(e), e
+    def recovery_energy(y):
+        pull = rec * energy.sum_sq(y - x_tilde) / (2.0 * sigma2)
+        return pull - descriptor_fn(params, y, level) / step2
 
-    def eg(y):
-        (_, e), g = jax.value_and_grad(total, has_aux=True)(y)
-        return e, g
-
-    return eg
+    return energy.with_grad(recovery_energy)
 
 
 def to_signed(occupancy):

@@ -31,15 +31,24 @@ def from_f(y: jax.Array, f: jax.Array, s: float = REFERENCE_STD):
     return sum_sq(y) / (2.0 * s**2) - f
 
 
-def energy_and_grad(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = REFERENCE_STD):
-    """E(Y) per example and ∂E/∂Y. Chains are independent, so grad of the sum is per-chain."""
+def with_grad(energy_fn):
+    """`y -> (E per example, ∂E/∂y)` for any per-example energy `energy_fn(y) -> (N,)`, the
+    form Langevin takes. Chains are independent, so the gradient of the sum is per-chain."""
 
-    def total(y_):
-        e = energy(descriptor_fn, params, y_, s)
+    def total(y):
+        e = energy_fn(y)
         return jnp.sum(e), e
 
-    (_, e), g = jax.value_and_grad(total, has_aux=True)(y)
-    return e, g
+    def eg(y):
+        (_, e), g = jax.value_and_grad(total, has_aux=True)(y)
+        return e, g
+
+    return eg
+
+
+def energy_and_grad(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = REFERENCE_STD):
+    """E(Y) per example and ∂E/∂Y."""
+    return with_grad(lambda y_: energy(descriptor_fn, params, y_, s))(y)
 
 
 def energy_grad(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = REFERENCE_STD):

@@ -298,14 +298,11 @@ class Cooperative:
         started at z; g in training mode like the regression that follows."""
         variables = {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]}
 
-        def energy_and_grad(z):  # −log p(Z | Ỹ) per chain, up to a constant
-            def total(z):
-                y = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])[0]
-                e = energy.sum_sq(target - y) / (2 * self.sigma**2) + 0.5 * energy.sum_sq(z)
-                return jnp.sum(e), e
+        def posterior_energy(z):  # −log p(Z | Ỹ) per chain, up to a constant
+            y = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])[0]
+            return energy.sum_sq(target - y) / (2 * self.sigma**2) + 0.5 * energy.sum_sq(z)
 
-            (_, e), g = jax.value_and_grad(total, has_aux=True)(z)
-            return e, g
+        energy_and_grad = energy.with_grad(posterior_energy)
 
         chain, _ = langevin.sample(
             rng,
