@@ -108,6 +108,10 @@ class Descriptor(nn.Module):
     # > 0: f(Y, t) for noise levels t < `levels` (diffusion recovery likelihood): one
     # convolutional trunk with a per-level gain and bias on every layer, and a per-level head.
     levels: int = 0
+    # > 0: every weight matrix (conv kernels as (k³·C_in, C_out), the head) whose largest
+    # singular value exceeds this is scaled down to it (spectral normalisation, Miyato et
+    # al. 2018, as a bound): f's rate of change in Y is bounded, so f cannot run off with θ.
+    spectral_norm: float = 0.0
 
     @nn.compact
     def __call__(self, y: jax.Array, features: bool = False, level=None):
@@ -128,6 +132,7 @@ class Descriptor(nn.Module):
         for i, (filters, k, stride, *pool) in enumerate(self.layers):
             kernel = self.param(f"conv{i}_kernel", init, (k, k, k, h.shape[-1], filters))
             bias = self.param(f"conv{i}_bias", nn.initializers.zeros, (filters,))
+            kernel = self._normalize(kernel)
             h = conv.conv3d(h, kernel.astype(self.dtype), stride, impl=self.conv_impl)
             h = h + bias.astype(self.dtype)
             if self.levels:
@@ -144,15 +149,20 @@ class Descriptor(nn.Module):
             raise ConfigError(f"model.head must be 'fc' or 'sum', got {self.head!r}")
         if self.levels:
             # (D, levels): lecun_normal's fan-in is D, as for the single head
-            fc = self.param("fc_kernel", init, (h.shape[-1], self.levels))
+            fc = self._normalize(self.param("fc_kernel", init, (h.shape[-1], self.levels)))
             fc_bias = self.param("fc_bias", nn.initializers.zeros, (self.levels,))
             w = jnp.take(fc, level, axis=1).T.astype(self.dtype)  # (N, D)
             f = jnp.sum(h * w, axis=-1).astype(jnp.float32) + fc_bias[level]
             return (f, maps) if features else f
-        fc = self.param("fc_kernel", init, (h.shape[-1], 1))
+        fc = self._normalize(self.param("fc_kernel", init, (h.shape[-1], 1)))
         fc_bias = self.param("fc_bias", nn.initializers.zeros, (1,))
         f = (h @ fc.astype(self.dtype))[:, 0].astype(jnp.float32) + fc_bias[0]
         return (f, maps) if features else f
+
+    def _normalize(self, w):
+        if self.spectral_norm < 0:
+            raise ConfigError(f"model.spectral_norm must be >= 0, got {self.spectral_norm}")
+        return spectral_normalize(w, self.spectral_norm) if self.spectral_norm else w
 
     def _modulate(self, h, i, level):
         """Layer i's pre-activations scaled by (1 + g_t) and shifted by b_t per channel, at
@@ -164,6 +174,26 @@ class Descriptor(nn.Module):
         shift = self.param(f"conv{i}_level_bias", nn.initializers.zeros, (self.levels, c))
         per = lambda p: jnp.take(p, level, axis=0)[:, None, None, None, :].astype(self.dtype)  # noqa: E731
         return h * (1.0 + per(gain)) + per(shift)
+
+
+def spectral_normalize(w: jax.Array, bound: float = 1.0, squarings: int = 12) -> jax.Array:
+    """w · min(1, bound / σ_max(w)), w read as a (fan-in, fan-out) matrix.
+
+    σ_max comes from the small Gram matrix G (fan-out² or fan-in²): repeated squaring gives
+    G^(2^squarings), whose columns all point along G's top eigenvector, so the estimate is
+    exact to float precision with no state to carry (no power-iteration vector in θ). As in
+    Miyato et al., the eigenvector is held constant in the gradient, σ = uᵀWᵀWu is not.
+    """
+    m = w.reshape(-1, w.shape[-1]).astype(jnp.float32)
+    g = m.T @ m if m.shape[1] <= m.shape[0] else m @ m.T
+    p = g
+    for _ in range(squarings):
+        p = p @ p
+        p = p / jnp.maximum(jnp.max(jnp.abs(p)), 1e-30)
+    u = jax.lax.stop_gradient(jnp.sum(p, axis=1) + p[:, 0])  # ones and e_0: never both ⟂ u
+    u = u / jnp.linalg.norm(u)
+    sigma = jnp.sqrt(jnp.maximum(u @ g @ u, 1e-30))
+    return (w * jnp.minimum(1.0, bound / sigma)).astype(w.dtype)
 
 
 def avg_pool(h: jax.Array, p: int) -> jax.Array:

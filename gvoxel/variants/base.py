@@ -143,6 +143,7 @@ def descriptor(model_cfg, layers=None, levels: int = 0) -> nets.Descriptor:
         head=model_cfg.get("head", "fc"),
         activation=model_cfg.get("activation", "relu"),
         input_blur=int(model_cfg.get("input_blur", 0)),
+        spectral_norm=float(model_cfg.get("spectral_norm", 0.0)),
         levels=int(levels),
     )
 

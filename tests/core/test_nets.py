@@ -120,3 +120,43 @@ def test_levels_share_the_trunk_and_modulate_it_per_level():
     assert abs(float(g[2] - f[2])) > 1e-3
     with pytest.raises(ConfigError, match="level"):
         net.apply({"params": params}, y)
+
+
+def test_spectral_normalize_caps_the_largest_singular_value():
+    """Exact against an SVD, also for a nearly degenerate top pair (where a few power
+    iterations would not have converged), for tall and wide matrices; below the cap, w."""
+    rng = np.random.default_rng(0)
+    for shape in ((4, 4, 4, 3, 8), (512, 1), (2, 16)):
+        w = rng.normal(size=shape).astype(np.float32)
+        top = np.linalg.svd(w.reshape(-1, shape[-1]), compute_uv=False)[0]
+        for bound in (0.5, 0.9 * top):
+            m = np.asarray(nets.spectral_normalize(jnp.asarray(w), bound)).reshape(-1, shape[-1])
+            np.testing.assert_allclose(np.linalg.svd(m, compute_uv=False)[0], bound, rtol=1e-4)
+        np.testing.assert_array_equal(nets.spectral_normalize(jnp.asarray(w), 1.01 * top), w)
+    u, _, vt = np.linalg.svd(rng.normal(size=(64, 16)), full_matrices=False)
+    close = (u * np.r_[1.0, 0.999, np.linspace(0.5, 0.1, 14)]) @ vt
+    m = np.asarray(nets.spectral_normalize(jnp.asarray(close, jnp.float32), 0.5))
+    np.testing.assert_allclose(np.linalg.svd(m, compute_uv=False)[0], 0.5, rtol=1e-4)
+
+
+def test_spectral_norm_makes_f_blind_to_the_weights_scale_and_bounds_its_gradient():
+    layers = ((4, 4, 2), (6, 3, 2))
+    y = jax.random.normal(jax.random.PRNGKey(0), (2, 16, 16, 16))
+    net = nets.Descriptor(layers=layers, init_std=0.0, spectral_norm=1.0)
+    params = net.init(jax.random.PRNGKey(1), y)["params"]
+    big, bigger = (
+        {k: v * a if "kernel" in k else v for k, v in params.items()} for a in (1e2, 1e3)
+    )
+    # every layer over the cap: f no longer depends on the weights' scale
+    np.testing.assert_allclose(
+        net.apply({"params": bigger}, y), net.apply({"params": big}, y), rtol=1e-4
+    )
+    plain = nets.Descriptor(layers=layers, init_std=0.0)
+    assert not np.allclose(plain.apply({"params": bigger}, y), plain.apply({"params": big}, y))
+    # Lipschitz bound: a conv's norm as an operator is at most √(patches holding a voxel),
+    # ⌈k/s⌉³, times its matrix norm (1 here); ReLU is 1-Lipschitz, the head's norm is 1
+    bound = np.sqrt(2**3) * np.sqrt(2**3)
+    grad = jax.vmap(jax.grad(lambda x: net.apply({"params": big}, x[None])[0]))(y)
+    assert float(jnp.max(jnp.linalg.norm(grad.reshape(2, -1), axis=1))) <= bound
+    with pytest.raises(ConfigError, match="spectral_norm"):
+        nets.Descriptor(layers=layers, spectral_norm=-1.0).init(jax.random.PRNGKey(1), y)
