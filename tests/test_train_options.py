@@ -25,6 +25,7 @@ OPTIONS = {
     "sampler.draw_steps": 5,
     "sampler.polish_steps": 2,
     "model.input_blur": 1,
+    "model.spectral_norm": 0.005,  # binds on the smoke net
     "evals.every": 2,
     "evals.fresh": 4,
     "evals.classifier": False,

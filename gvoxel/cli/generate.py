@@ -28,7 +28,9 @@ from gvoxel.experiment import run as run_lib
 from gvoxel.variants import base
 
 _INTERP = flags.DEFINE_integer("interpolate", 0, "generate: shapes per interpolation strip (>= 2)")
-_ARITH = flags.DEFINE_bool("arithmetic", False, "generate: latent arithmetic z_a − z_b + z_c")
+_ARITH = flags.DEFINE_bool(
+    "arithmetic", False, "generate: latent arithmetic z_a − z_b + z_c (at the inputs' mean norm)"
+)
 _LATENTS = flags.DEFINE_string("latents", None, "generate: FILE.npz with z (N, latent_dim)")
 NUM = 16
 
@@ -40,7 +42,11 @@ def interpolation_latents(z_a, z_b, n: int):
 
 
 def arithmetic_latents(z_a, z_b, z_c):
-    return z_a - z_b + z_c
+    """z_a − z_b + z_c scaled to the three inputs' mean norm: the plain sum has √3 the norm
+    of a typical latent, where g draws over-filled blobs; the direction is the arithmetic."""
+    v = z_a - z_b + z_c
+    norm = (np.linalg.norm(z_a) + np.linalg.norm(z_b) + np.linalg.norm(z_c)) / 3.0
+    return v * (norm / max(float(np.linalg.norm(v)), 1e-12))
 
 
 def load_latents(path: str, latent_dim: int) -> np.ndarray:

@@ -27,6 +27,17 @@ def test_interpolation_endpoints_are_the_generated_endpoints(trained_run):
     assert float(jnp.mean(jnp.abs(strip[2] - ends[0]))) > 0.2 * apart  # the middle is between
 
 
+def test_arithmetic_keeps_the_direction_at_the_inputs_mean_norm():
+    rng = np.random.default_rng(0)
+    a, b, c = rng.normal(size=(3, 100)).astype(np.float32)
+    out = generate.arithmetic_latents(a, b, c)
+    plain = a - b + c
+    norm = np.mean([np.linalg.norm(x) for x in (a, b, c)])
+    np.testing.assert_allclose(np.linalg.norm(out), norm, rtol=1e-5)
+    np.testing.assert_allclose(out / np.linalg.norm(out), plain / np.linalg.norm(plain), rtol=1e-5)
+    assert np.linalg.norm(plain) > 1.5 * norm  # what the scaling undoes (√3 for independent z)
+
+
 def test_generate_cli_samples_does_arithmetic_and_rejects_bad_input(trained_run, run_cli, tmp_path):
     smoke_run = trained_run("cooperative")
     out = tmp_path / "gen"
@@ -60,7 +71,7 @@ def test_generate_cli_samples_does_arithmetic_and_rejects_bad_input(trained_run,
     assert row.shape == (1, 4, 16, 16, 16) and os.path.exists(out / "arithmetic.png")
     exp, state, _ = run_lib.load_experiment(str(smoke_run), num_devices=1)
     want = exp.variant.postprocess(
-        state, exp.variant.generate(state, jnp.asarray(z[:1] - z[1:2] + z[2:]))
+        state, exp.variant.generate(state, jnp.asarray(generate.arithmetic_latents(*z))[None])
     )
     np.testing.assert_allclose(row[0, 3], np.asarray(want)[0], atol=1e-5)
 
