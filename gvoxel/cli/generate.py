@@ -6,7 +6,8 @@ python -m gvoxel generate --workdir=runs/coop_chair --out=gen --interpolate=8
 python -m gvoxel generate --workdir=runs/coop_chair --out=gen --arithmetic --latents=z.npz
 
 --latents=FILE.npz holds `z` (N, latent_dim): the vectors to generate from (sampling), taken
-in pairs (interpolation: one strip per pair) or in triples a, b, c (arithmetic: a − b + c).
+in pairs (interpolation: one strip per pair) or in triples a, b, c (arithmetic: a − b + c,
+scaled to their mean norm).
 Every run writes the vectors it used to OUT/latents.npz, so good ones can be reused.
 """
 
