@@ -18,11 +18,13 @@ from tests import helpers
 
 OPTIONS = {
     "data.mirror_axis": 0,
+    "data.rotate_axis": 2,
     "optim.energy_penalty": 0.01,
     "optim.ema": 0.9,
     "optim.decay": "cosine",
     "sampler.reinit": 0.25,
     "sampler.draw_steps": 5,
+    "sampler.anneal_to": 0.0,
     "sampler.polish_steps": 2,
     "model.input_blur": 1,
     "model.spectral_norm": 0.005,  # binds on the smoke net

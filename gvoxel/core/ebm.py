@@ -23,6 +23,7 @@ class LearningSettings(NamedTuple):
     energy_penalty: float = 0.0  # α of α·(f_obs² + f_syn²) added to the θ-loss (IGEBM)
     ema: float = 0.0  # decay of an exponential moving average of θ kept beside θ (0 = none)
     mirror_axis: int = -1  # observed shapes mirrored at random along this grid axis (-1: off)
+    rotate_axis: int = -1  # observed shapes turned by random quarter turns about this axis
 
 
 class SamplerSettings(NamedTuple):
@@ -37,6 +38,7 @@ class SamplerSettings(NamedTuple):
     polish_steps: int  # noise-free steps applied to the written samples (not to the chains)
     reinit: float = 0.0  # persistent chains: the share restarted from noise every iteration
     draw_steps: int = 0  # Langevin steps of a fresh draw from noise (0 = num_steps)
+    anneal_to: float = -1.0  # ≥ 0: every chain's temperature goes linearly to this; -1 off
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,13 +93,16 @@ class EnergyModel:
         eg = functools.partial(
             energy.energy_and_grad, self.descriptor_fn, params, s=s.reference_std
         )
+        temperature = s.temperature
+        if s.anneal_to >= 0:
+            temperature = langevin.annealed(s.temperature, s.anneal_to, num_steps)
         return langevin.sample(
             rng,
             langevin.init(y, eg),
             eg,
             num_steps,
             s.step_size,
-            s.temperature,
+            temperature,
             noise,
             projection=projection,
             mala=s.mala,
@@ -114,13 +119,20 @@ class EnergyModel:
     # -- mode shifting --------------------------------------------------------------------
 
     def augment(self, rng, observed):
-        """The observed shapes under a random symmetry of the data (`learning.mirror_axis`:
-        each shape mirrored with probability 1/2); unchanged when off."""
-        axis = self.learning.mirror_axis
-        if axis < 0:
-            return observed
-        flip = jax.random.bernoulli(rng, 0.5, (observed.shape[0],) + (1,) * (observed.ndim - 1))
-        return jnp.where(flip, jnp.flip(observed, axis=1 + axis), observed)
+        """The observed shapes under a random symmetry of the data: each shape mirrored with
+        probability 1/2 (`learning.mirror_axis`), then turned by 0–3 quarter turns about
+        `learning.rotate_axis`, each equally likely; unchanged when both are off."""
+        mirror, rotate = self.learning.mirror_axis, self.learning.rotate_axis
+        n = observed.shape[0]
+        if mirror >= 0:
+            flip = jax.random.bernoulli(rng, 0.5, (n,) + (1,) * (observed.ndim - 1))
+            observed = jnp.where(flip, jnp.flip(observed, axis=1 + mirror), observed)
+        if rotate >= 0:
+            plane = tuple(1 + a for a in range(3) if a != rotate)
+            turns = jax.random.randint(jax.random.fold_in(rng, 1), (n,), 0, 4)
+            turned = jnp.stack([jnp.rot90(observed, k, axes=plane) for k in range(4)])
+            observed = turned[turns, jnp.arange(n)]
+        return observed
 
     def loss(self, params, observed, synthesized, level=None, weight=None):
         """The θ-loss: eq. (7)'s mean f(synthesized) − mean f(observed), plus

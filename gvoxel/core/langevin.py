@@ -8,7 +8,8 @@ One step, with ∂E/∂Y = Y/s² − ∂f/∂Y:
 (identity for unconditional sampling). This is the paper's update with δ² rescaled by T, so
 the stationary law is ∝ exp(−E/T) and T → 0 (or `noise=False`) is the paper's
 zero-temperature limit: gradient descent on the energy. With `mala=True` each proposal is
-Metropolis-adjusted and the acceptance rate is reported.
+Metropolis-adjusted and the acceptance rate is reported. `sample` also takes one temperature
+per step (an annealing schedule, e.g. `annealed`).
 
 The caller jits; `sample` runs the chain with one `lax.scan`.
 """
@@ -105,6 +106,14 @@ def build_kernel(
     return step
 
 
+def annealed(temperature, final_temperature, num_steps: int) -> jax.Array:
+    """Per-step temperatures from `temperature` linearly to `final_temperature` over
+    `num_steps` steps (simulated annealing of the chain towards a mode)."""
+    if num_steps <= 1:
+        return jnp.full((max(num_steps, 0),), final_temperature, jnp.float32)
+    return jnp.linspace(temperature, final_temperature, num_steps, dtype=jnp.float32)
+
+
 def sample(
     rng,
     state: LangevinState,
@@ -118,22 +127,25 @@ def sample(
     final_grad: bool = True,
 ) -> tuple[LangevinState, LangevinInfo]:
     """Runs `num_steps` Langevin steps in one `lax.scan`; info is averaged over the steps.
+    `temperature` is one value or one per step (shape (num_steps,)).
 
     `final_grad=False` (plain Langevin only; MALA needs it) skips the energy and gradient
     at the last position, which only a continued chain would use: K gradient evaluations
     after `init` instead of K + 1. The returned state and info then have energy (and grad) None."""
     step = build_kernel(projection, mala)
 
-    def body(s, key):
-        s, info = step(key, s, energy_and_grad, step_size, temperature, noise)
+    def body(s, xs):
+        key, t = xs
+        s, info = step(key, s, energy_and_grad, step_size, t, noise)
         return s, info
 
     if num_steps == 0:  # nothing moves (a scan of length 0 has no last info to report)
         ones = jnp.ones(state.position.shape[:1], state.position.dtype)
         return state, LangevinInfo(ones, ones > 0, state.energy)
     keys = jax.random.split(rng, num_steps)
+    temps = jnp.broadcast_to(jnp.asarray(temperature, state.position.dtype), (num_steps,))
     if final_grad or mala:
-        state, infos = jax.lax.scan(body, state, keys)
+        state, infos = jax.lax.scan(body, state, (keys, temps))
         return state, LangevinInfo(
             jnp.mean(infos.acceptance_rate, 0),
             jnp.mean(infos.is_accepted.astype(jnp.float32), 0),
@@ -143,8 +155,8 @@ def sample(
     # K - 1 full steps, then the last move alone. (A lax.cond skipping the last evaluation
     # inside the scan kept XLA from hoisting the kernel spectra out of the loop: slower.)
     if num_steps > 1:  # a scan of length 0 would still trace an evaluation
-        state, _ = jax.lax.scan(body, state, keys[:-1])
-    y = _move(keys[-1], state, projection, step_size, temperature, noise)
+        state, _ = jax.lax.scan(body, state, (keys[:-1], temps[:-1]))
+    y = _move(keys[-1], state, projection, step_size, temps[-1], noise)
     ones = jnp.ones(y.shape[:1], y.dtype)
     # plain Langevin accepts every step; no energy was computed at the last position
     return LangevinState(y, None, None), LangevinInfo(ones, ones > 0, None)

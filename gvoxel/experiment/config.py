@@ -58,6 +58,9 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     # observed shapes mirrored at random along this grid axis, a symmetry of the data
     # (ModelNet chairs: 0, beds and monitors: 1); -1 = off
     c.data.mirror_axis = -1
+    # observed shapes turned by random quarter turns about this grid axis (the up axis); a
+    # symmetry only of data without a front direction (ModelNet's are aligned); -1 = off
+    c.data.rotate_axis = -1
 
     c.model = ml_collections.ConfigDict()
     c.model.net = "synthesis"  # a preset of core.nets.NET_PRESETS or ((filters, k, stride), ...)
@@ -83,6 +86,9 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.sampler.polish_steps = 0  # noise-free steps on written samples and fresh draws
     c.sampler.reinit = 0.0  # persistent chains: share restarted from noise per iteration
     c.sampler.draw_steps = 0  # Langevin steps of a fresh draw (gvoxel sample); 0 = steps
+    # ≥ 0: every chain's temperature annealed linearly from `temperature` to this over its
+    # steps (training chains and fresh draws alike); -1 = constant
+    c.sampler.anneal_to = -1.0
 
     c.optim = ml_collections.ConfigDict()
     c.optim.lr = 0.001

@@ -166,6 +166,7 @@ def sampler_settings(s) -> ebm.SamplerSettings:
         int(s.polish_steps),
         float(s.get("reinit", 0.0)),
         int(s.get("draw_steps", 0)),
+        float(s.get("anneal_to", -1.0)),
     )
 
 
@@ -173,12 +174,13 @@ def learning_settings(config) -> ebm.LearningSettings:
     o = config.optim
     alpha, ema = float(o.get("energy_penalty", 0.0)), float(o.get("ema", 0.0))
     axis = int(config.data.get("mirror_axis", -1))
-    if alpha < 0 or not 0.0 <= ema < 1.0 or axis not in (-1, 0, 1, 2):
+    turn = int(config.data.get("rotate_axis", -1))
+    if alpha < 0 or not 0.0 <= ema < 1.0 or axis not in (-1, 0, 1, 2) or turn not in (-1, 0, 1, 2):
         raise ConfigError(
-            "optim.energy_penalty must be >= 0, optim.ema in [0, 1) and data.mirror_axis one "
-            f"of -1, 0, 1, 2; got {alpha}, {ema}, {axis}"
+            "optim.energy_penalty must be >= 0, optim.ema in [0, 1) and data.mirror_axis and "
+            f"data.rotate_axis each one of -1, 0, 1, 2; got {alpha}, {ema}, {axis}, {turn}"
         )
-    return ebm.LearningSettings(alpha, ema, axis)
+    return ebm.LearningSettings(alpha, ema, axis, turn)
 
 
 def energy_model(

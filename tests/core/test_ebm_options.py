@@ -1,12 +1,15 @@
 """The EBM's training options, each by its defining property."""
 
+import dataclasses
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from gvoxel.core import ebm, energy
+from gvoxel.core import ebm, energy, langevin
 from gvoxel.core.nets import Descriptor
 from gvoxel.errors import ConfigError
 from gvoxel.experiment import config as config_lib
@@ -73,6 +76,39 @@ def test_mirror_augmentation_is_an_exact_symmetry_per_shape():
     assert model().augment(jax.random.PRNGKey(3), obs) is obs
 
 
+def test_quarter_turn_augmentation_is_an_exact_symmetry_per_shape():
+    m = model(rotate_axis=2)
+    obs, _ = data(n=40)
+    out = np.asarray(m.augment(jax.random.PRNGKey(4), obs))
+    turns = []
+    for o, x in zip(out, np.asarray(obs)):
+        hits = [k for k in range(4) if np.array_equal(o, np.rot90(x, k, axes=(0, 1)))]
+        assert len(hits) == 1  # exactly one quarter turn about the third grid axis
+        turns.append(hits[0])
+    assert set(turns) == {0, 1, 2, 3}
+    # with a mirror too, each shape is one of the 8 images of the dihedral group
+    both = np.asarray(model(mirror_axis=0, rotate_axis=2).augment(jax.random.PRNGKey(5), obs))
+    for o, x in zip(both, np.asarray(obs)):
+        images = [np.rot90(y, k, axes=(0, 1)) for y in (x, np.flip(x, 0)) for k in range(4)]
+        assert any(np.array_equal(o, y) for y in images)
+
+
+def test_annealing_runs_every_chain_on_the_schedule():
+    m = model()
+    annealed = dataclasses.replace(m, sampler=m.sampler._replace(anneal_to=0.0))
+    params = m.init(jax.random.PRNGKey(0))["params"]
+    y = jax.random.normal(jax.random.PRNGKey(1), (4, 8, 8, 8))
+    key = jax.random.PRNGKey(2)
+    got, _ = annealed.langevin(params, key, y, 5)
+    eg = functools.partial(energy.energy_and_grad, m.descriptor_fn, params, s=0.5)
+    want, _ = langevin.sample(
+        key, langevin.init(y, eg), eg, 5, 0.1, langevin.annealed(1.0, 0.0, 5), final_grad=False
+    )
+    np.testing.assert_array_equal(got.position, want.position)
+    plain, _ = m.langevin(params, key, y, 5)
+    assert not np.array_equal(plain.position, got.position)
+
+
 def test_reinit_restarts_its_share_of_persistent_chains():
     m = model()
     chains = jnp.full((400, 8, 8, 8), 7.0)
@@ -111,6 +147,10 @@ def test_bad_option_values_are_config_errors():
     c = config_lib.base_config()
     c.optim.ema = 1.0
     with pytest.raises(ConfigError, match="optim.ema"):
+        base.learning_settings(c)
+    c = config_lib.base_config()
+    c.data.rotate_axis = 3
+    with pytest.raises(ConfigError, match="data.rotate_axis"):
         base.learning_settings(c)
     c = config_lib.base_config()
     c.sampler.reinit = 1.5

@@ -62,6 +62,28 @@ def test_temperature_scales_variance():
     assert abs(np.asarray(state.position).var() - 0.25) < 0.02
 
 
+def test_annealed_temperatures_scale_each_steps_noise():
+    # a flat energy: the chain is a sum of independent noise steps, so its variance is
+    # δ²·Σ T_k exactly, with T_k the schedule's temperature at step k
+    flat = lambda y: (jnp.zeros(y.shape[0]), jnp.zeros_like(y))  # noqa: E731
+    temps = langevin.annealed(1.0, 0.0, 10)
+    np.testing.assert_allclose(temps, np.linspace(1.0, 0.0, 10), rtol=1e-6)
+    y0 = jnp.zeros((20000, 4))
+    for final_grad in (True, False):
+        go = functools.partial(langevin.sample, final_grad=final_grad)
+        state, _ = jax.jit(go, static_argnums=(2, 3))(
+            jax.random.PRNGKey(0), langevin.init(y0, flat), flat, 10, 0.5, temps
+        )
+        var = np.asarray(state.position).var()
+        assert var == pytest.approx(0.25 * float(np.sum(temps)), rel=0.02)
+    # a constant schedule is the scalar temperature, bit for bit
+    eg = gaussian(1.0, 0.8)
+    y0 = jax.random.normal(jax.random.PRNGKey(2), (8, 4, 4, 4))
+    a, _ = run(eg, y0, 7, 0.3, temperature=0.3)
+    b, _ = run(eg, y0, 7, 0.3, temperature=jnp.full((7,), 0.3))
+    np.testing.assert_array_equal(a.position, b.position)
+
+
 @pytest.mark.parametrize("noise,temperature", [(False, 1.0), (True, 0.0)])
 def test_zero_temperature_descends_the_energy(noise, temperature):
     eg = gaussian(2.0, 1.0)
