@@ -317,15 +317,24 @@ class Cooperative:
     # -- sampling (gvoxel sample / gvoxel generate) -----------------------------------------
 
     def synthesize(self, state, rng, num, num_steps, noise=True):
-        """g(Z) for fresh Z, revised by `num_steps` Langevin steps; grids in [0, 1]."""
+        """g(Z) for fresh Z, revised by `num_steps` Langevin steps, then
+        `sampler.polish_steps` noise-free ones; grids in [0, 1]."""
         k_z, k_lang = jax.random.split(rng)
         y = self.generate(state, self.latents(k_z, num))
         if num_steps:
             y = self.refine(state, k_lang, y, num_steps, noise)
-        return self.postprocess(state, y)
+        return self.postprocess(state, self.polish(state, y))
 
     def continue_chains(self, state, rng, y, num_steps, noise=True):
-        return self.postprocess(state, self.refine(state, rng, y, num_steps, noise))
+        y = self.refine(state, rng, y, num_steps, noise)
+        return self.postprocess(state, self.polish(state, y))
+
+    def polish(self, state, y):
+        """The descriptor's noise-free polish (`sampler.polish_steps`) of y ([−1, 1])."""
+        if self.model.sampler.polish_steps <= 0:
+            return y
+        d = self.model.polish(state["params"], self.to_descriptor(state, y))
+        return self.from_descriptor(state, d)
 
     def outputs(self, state):
         return {

@@ -169,6 +169,27 @@ def test_more_regression_steps_fit_the_revisions_closer():
         run_lib.Experiment(coop_config(**{"generator.steps": 0}), DataInfo(16, 16, 4), 1)
 
 
+def test_fresh_draws_end_with_the_descriptors_polish():
+    plain = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1).variant
+    v = run_lib.Experiment(
+        coop_config(**{"sampler.polish_steps": 4}), DataInfo(16, 16, 4), 1
+    ).variant
+    state = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1).init_state(
+        0, np.full((16,) * 3, 0.1, np.float32)
+    )
+    rng = jax.random.PRNGKey(3)
+    rough = plain.synthesize(state, rng, 4, 2)
+    polished = v.synthesize(state, rng, 4, 2)
+    # the same revision, then 4 noise-free descriptor steps in the descriptor's domain
+    k_z, k_lang = jax.random.split(rng)
+    y = v.refine(state, k_lang, v.generate(state, v.latents(k_z, 4)), 2)
+    np.testing.assert_array_equal(v.postprocess(state, y), rough)
+    d = v.to_descriptor(state, y)
+    want = v.postprocess(state, v.from_descriptor(state, v.model.polish(state["params"], d)))
+    np.testing.assert_allclose(polished, want, atol=1e-6)
+    assert not np.allclose(polished, rough, atol=1e-4)
+
+
 def test_generator_warmup_trains_the_descriptor_alone(assert_states_equal):
     exp = run_lib.Experiment(
         coop_config(**{"generator.warmup": 1, "generator.steps": 2}), DataInfo(16, 16, 4), 1
