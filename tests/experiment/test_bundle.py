@@ -54,7 +54,10 @@ def test_a_changed_bundle_is_refused(trained_run, tmp_path):
 
 def test_shipped_models_load_and_draw_from_any_command(run_cli, tmp_path):
     names = bundle.names()
-    shipped = {"chair", "chair_recovery", "bed_superres", "chair_cooperative", "chair_multigrid"}
+    shipped = {
+        "chair", "chair_recovery", "bed_superres", "chair_cooperative", "chair_cooperative32",
+        "chair_multigrid",
+    }  # fmt: skip
     assert shipped <= set(names)
     for name in names:
         model = gvoxel.load(f"bundled:{name}")
