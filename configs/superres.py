@@ -13,8 +13,10 @@ Presets:
   paper   §6.3, 16³ → 64³: 2-layer net 200@16³/3 + fc, K = 90, Δτ = 0.0001 (δ = 0.01), factor 4.
   cpu     beds at 32³, 8³ → 32³ (factor 4) for a 2-core CPU: 16@6³/3, 16@4³/2, fc (LeCun
           init), trilinear start, K = 20 noise-free steps of δ = 0.1, lr 0.002, batch 8,
-          400 iterations (~6 min on one core). δ = 0.1 because larger steps diverged, 32³
-          because 64³ at a CPU budget lost to trilinear (docs/experiments.md).
+          400 iterations (~6 min on one core), every layer's largest singular value capped at
+          8 (unbounded, f ran off three times in 4× the iterations; capped, never). δ = 0.1
+          because larger steps diverged, 32³ because 64³ at a CPU budget lost to trilinear
+          (docs/experiments.md).
   smoke   seconds; for tests (32³ → 16³ data, factor 2).
 """
 
@@ -37,6 +39,7 @@ def get_config(preset: str = "cpu"):
         c.data.resolution = 32  # 8³ → 32³: 64³ is 8x the voxels per Langevin step
         c.model.net = "16@6/3,16@4/2"
         c.model.init_std = 0.0  # LeCun normal: f starts O(1)
+        c.model.spectral_norm = 8.0  # unbounded, f ran off at 657, 948, 1,345 of 1,600
         c.superres.start = "trilinear"
         c.optim.lr = 0.002
         c.train.batch_size = 8
