@@ -145,13 +145,14 @@ def fresh_run(cfg, voxels, devices=1):
 def trained_run(config, workdir: str, train_first: bool, variant: str | None = None):
     """(experiment, state, step, training seconds) of the run in `workdir`, trained (or
     resumed) to the config's iterations first when `train_first`; with `variant`, a one-line
-    error unless the run is that conditional variant (recovery, superres)."""
-    from gvoxel.experiment import completion
+    error unless the run is that conditional variant (recovery, superres). A model bundle
+    (`bundled:NAME` or an exported folder) is finished: it is loaded, never trained."""
+    from gvoxel.experiment import bundle, completion
     from gvoxel.experiment.run import load_experiment
     from gvoxel.train import train_and_evaluate
 
     t0 = time.time()
-    if train_first:
+    if train_first and not bundle.is_bundle(workdir):
         train_and_evaluate(config, workdir)
     seconds = time.time() - t0
     exp, state, step = load_experiment(workdir)

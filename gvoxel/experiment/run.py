@@ -17,6 +17,12 @@ from gvoxel.variants.base import DataInfo
 
 
 def check_workdir(workdir: str):
+    """A folder a run can write to (created if missing); not a model bundle."""
+    if bundle.is_bundle(workdir):
+        raise InputError(
+            f"workdir {workdir} is a model bundle (parameters only), not a training run; "
+            "train in a new folder"
+        )
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise InputError(f"workdir {workdir} exists and is not a directory")
     try:

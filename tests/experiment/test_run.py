@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gvoxel import train
-from gvoxel.errors import ConfigError
+from gvoxel.errors import ConfigError, InputError
 from gvoxel.experiment import run as run_lib
 from gvoxel.variants.base import DataInfo
 from tests.helpers import final_state, smoke_config
@@ -63,3 +63,10 @@ def test_several_steps_per_dispatch_equal_one_at_a_time(tmp_path):
         a,
         b,
     )
+
+
+def test_a_model_bundle_is_no_training_workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a mistaken run must not create a "bundled:chair" folder here
+    with pytest.raises(InputError, match="is a model bundle"):
+        train.train_and_evaluate(smoke_config("synthesis"), "bundled:chair")
+    assert not (tmp_path / "bundled:chair").exists()
