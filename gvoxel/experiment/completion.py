@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gvoxel.core import ebm
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
 
@@ -41,13 +42,14 @@ def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None
         raise ConfigError(f"Langevin steps must be >= 1, got {steps}")
     noise = variant.test_noise if noise is None else bool(noise)
     chunk = chunk or variant.batch_size
+    params = ebm.EnergyModel.sampling_params(state)  # θ's moving average when one is kept
     n = len(cond)
     starts, results = [], []
     for i in range(0, n, chunk):
         c = jnp.asarray(cond[i : i + chunk])
         yy = None if y is None else jnp.asarray(y[i : i + chunk], jnp.float32)
         rng = jax.random.fold_in(jax.random.PRNGKey(seed), i)
-        s, r = _run(variant, state["params"], rng, c, yy, state["data_mean"], steps, noise)
+        s, r = _run(variant, params, rng, c, yy, state["data_mean"], steps, noise)
         starts.append(np.asarray(s))
         results.append(np.asarray(r))
     return np.concatenate(starts), np.concatenate(results)

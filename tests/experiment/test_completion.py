@@ -27,3 +27,14 @@ def test_trained_recovery_keeps_visible_voxels_and_superres_keeps_low_res(traine
         np.testing.assert_allclose(data.downscale(res, 2), low, atol=1e-5)
     np.testing.assert_allclose(data.downscale(start, 2), low, atol=1e-6)
     assert np.abs(res - start).max() > 0
+
+
+def test_completion_uses_the_moving_average_of_theta_when_one_is_kept(trained_run):
+    shapes = data.load_voxels("bundled:chair32", resolution=16).voxels[:4].astype(np.float32)
+    exp, state, _ = run_lib.load_experiment(str(trained_run("recovery")))
+    visible = np.asarray(corruption.visible_mask(jax.random.PRNGKey(0), 4, 16, "random", 0.7))
+    run = lambda s: completion.complete(exp, s, visible, shapes, num_steps=5)[1]  # noqa: E731
+    zeroed = jax.tree.map(lambda p: p * 0.0, state["params"])
+    with_avg = dict(state, ema_params=zeroed)
+    np.testing.assert_array_equal(run(with_avg), run(dict(state, params=zeroed)))
+    assert not np.array_equal(run(with_avg), run(state))
