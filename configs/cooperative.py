@@ -20,11 +20,10 @@ Presets:
          1,250 iterations, ~9 min on one core.
          g(Z) alone then draws rough, diverse chairs.
   cpu32  the `cpu` settings on the chairs at 32³: descriptor 32@8³/4, 64@4³/2, fc, the
-         generator's base grid 4³ instead of 2³; 2,500 iterations (85 min with the two cores
-         shared by three or four runs; alone not timed; 4× not measured). Chairs with backs
-         and four legs or a pedestal, some legs loose: the best fresh 32³ chairs so far
-         (docs/results.md); shipped as bundled:chair_cooperative32. Unbounded at 32³ it drew
-         thin seat-and-back silhouettes.
+         generator's base grid 4³ instead of 2³; 2,500 iterations (~40 min on 2 cores;
+         4× not measured). Chairs with backs and four legs or a pedestal, some legs loose:
+         the best fresh 32³ chairs so far (docs/results.md); shipped as
+         bundled:chair_cooperative32. Unbounded at 32³ it drew thin seat-and-back silhouettes.
     python -m gvoxel.main --config=configs/cooperative.py:cpu32 --workdir=runs/coop_chair32
   smoke  seconds; for tests.
 """
