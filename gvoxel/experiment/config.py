@@ -97,7 +97,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.optim.accumulate = 1  # k: one Adam step per k iterations' gradients; 0: one per epoch
     c.optim.decay = "none"  # learning rate: "none" (constant) or "cosine" to 0 at num_iters
     c.optim.energy_penalty = 0.0  # α: α·(f_obs² + f_syn²) added to the θ-loss
-    c.optim.ema = 0.0  # decay of a moving average of θ that fresh draws use (0 = none)
+    c.optim.ema = 0.0  # decay of a moving average of θ that draws and completions use (0 = none)
 
     c.train = ml_collections.ConfigDict()
     c.train.batch_size = 20

@@ -318,9 +318,11 @@ class Cooperative:
 
     def synthesize(self, state, rng, num, num_steps, noise=True):
         """g(Z) for fresh Z, revised by `num_steps` Langevin steps, then
-        `sampler.polish_steps` noise-free ones; grids in [0, 1]."""
+        `sampler.polish_steps` noise-free ones, by θ's moving average when one is kept;
+        grids in [0, 1]."""
         k_z, k_lang = jax.random.split(rng)
         y = self.generate(state, self.latents(k_z, num))
+        state = dict(state, params=self.model.sampling_params(state))
         if num_steps:
             y = self.refine(state, k_lang, y, num_steps, noise)
         return self.postprocess(state, self.polish(state, y))

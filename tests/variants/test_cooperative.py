@@ -190,6 +190,18 @@ def test_fresh_draws_end_with_the_descriptors_polish():
     assert not np.allclose(polished, rough, atol=1e-4)
 
 
+def test_fresh_draws_revise_with_the_moving_average_of_theta_when_one_is_kept():
+    v = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1).variant
+    state = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1).init_state(
+        0, np.full((16,) * 3, 0.1, np.float32)
+    )
+    zeroed = jax.tree.map(lambda p: p * 0.0, state["params"])
+    rng = jax.random.PRNGKey(3)
+    with_avg = v.synthesize(dict(state, ema_params=zeroed), rng, 4, 3)
+    np.testing.assert_array_equal(with_avg, v.synthesize(dict(state, params=zeroed), rng, 4, 3))
+    assert not np.array_equal(with_avg, v.synthesize(state, rng, 4, 3))
+
+
 def test_generator_warmup_trains_the_descriptor_alone(assert_states_equal):
     exp = run_lib.Experiment(
         coop_config(**{"generator.warmup": 1, "generator.steps": 2}), DataInfo(16, 16, 4), 1
