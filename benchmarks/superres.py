@@ -58,6 +58,10 @@ def main(argv):
     t1 = time.time()
     _, ours = completion.complete(exp, state, low, None, 0, _STEPS.value, _NOISE.value)
     t_sr = time.time() - t1
+    _, single = completion.complete(
+        exp, state, low, None, 0, _STEPS.value, _NOISE.value, ensemble=False
+    )
+    views = len(completion.view_grid(cfg)[1])
     block = np.asarray(data.upscale(low, factor))
     smooth = trilinear(low, r)
     rows = {
@@ -65,9 +69,12 @@ def main(argv):
         "block, thresholded at 0.5": (block > 0.5).astype(np.float32),
         "trilinear, thresholded at 0.5": (smooth > 0.5).astype(np.float32),
         "trilinear, binary keeping block counts": completion.binarize(exp, low, smooth),
-        f"Generative VoxelNet (iter {step}), soft": ours,
-        "  same, thresholded at 0.5": (ours > 0.5).astype(np.float32),
-        "  same, binary keeping block counts": completion.binarize(exp, low, ours),
+        f"Generative VoxelNet (iter {step}), one chain, soft": single,
+        "  same, thresholded at 0.5": (single > 0.5).astype(np.float32),
+        "  same, binary keeping block counts": completion.binarize(exp, low, single),
+        f"Generative VoxelNet, mean of the run's {views} views, soft": ours,
+        "  same (views), thresholded at 0.5": (ours > 0.5).astype(np.float32),
+        "  same (views), binary keeping block counts": completion.binarize(exp, low, ours),
     }
     print(
         f"\nsuper-resolution {r // factor}^3 -> {r}^3 on {n} held-out {cfg.data.path} shapes; "

@@ -24,6 +24,7 @@ class LearningSettings(NamedTuple):
     ema: float = 0.0  # decay of an exponential moving average of θ kept beside θ (0 = none)
     mirror_axis: int = -1  # observed shapes mirrored at random along this grid axis (-1: off)
     rotate_axis: int = -1  # observed shapes turned by random quarter turns about this axis
+    shift: int = 0  # observed shapes rolled by 0..shift voxels along each axis, at random
 
 
 class SamplerSettings(NamedTuple):
@@ -121,9 +122,10 @@ class EnergyModel:
     def augment(self, rng, observed):
         """The observed shapes under a random symmetry of the data: each shape mirrored with
         probability 1/2 (`learning.mirror_axis`), then turned by 0–3 quarter turns about
-        `learning.rotate_axis`, each equally likely; unchanged when both are off."""
+        `learning.rotate_axis`, each equally likely, then rolled by 0..`learning.shift`
+        voxels along each axis, each equally likely; unchanged when all are off."""
         mirror, rotate = self.learning.mirror_axis, self.learning.rotate_axis
-        n = observed.shape[0]
+        n, shift = observed.shape[0], self.learning.shift
         if mirror >= 0:
             flip = jax.random.bernoulli(rng, 0.5, (n,) + (1,) * (observed.ndim - 1))
             observed = jnp.where(flip, jnp.flip(observed, axis=1 + mirror), observed)
@@ -132,6 +134,10 @@ class EnergyModel:
             turns = jax.random.randint(jax.random.fold_in(rng, 1), (n,), 0, 4)
             turned = jnp.stack([jnp.rot90(observed, k, axes=plane) for k in range(4)])
             observed = turned[turns, jnp.arange(n)]
+        for axis in range(3) if shift > 0 else ():
+            by = jax.random.randint(jax.random.fold_in(rng, 2 + axis), (n,), 0, shift + 1)
+            rolled = jnp.stack([jnp.roll(observed, k, axis=1 + axis) for k in range(shift + 1)])
+            observed = rolled[by, jnp.arange(n)]
         return observed
 
     def loss(self, params, observed, synthesized, level=None, weight=None):

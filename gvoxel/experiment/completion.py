@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gvoxel.core import ebm
+from gvoxel.core import ebm, views
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
 
@@ -33,9 +33,23 @@ def _run(variant, params, rng, cond, y, data_mean, num_steps, noise):
     return post(y0), post(chain.position)
 
 
-def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None):
+def view_grid(config, use=True):
+    """(mirror axis, the views) of the run's completion ensemble; one view when off."""
+    if not use:
+        return -1, views.views(False, -1)
+    axis = int(config.sampler.view_mirror)
+    if axis not in (-1, 0, 1, 2):
+        raise ConfigError(f"sampler.view_mirror must be one of -1, 0, 1, 2, got {axis}")
+    return axis, views.views(bool(config.sampler.view_shifts), axis)
+
+
+def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None, ensemble=None):
     """(start states, results) for all shapes; `cond`/`y` are (N, ...) numpy arrays, `y` may
-    be None when the condition alone fixes the start (super-resolution)."""
+    be None when the condition alone fixes the start (super-resolution).
+
+    With the run's `sampler.view_shifts` / `sampler.view_mirror` (or `ensemble=False` to
+    turn them off) each result is the mean of the chains run on every view of the input
+    (core/views.py), mapped back; the starts are the plain input's."""
     variant = exp.variant
     steps = exp.config.sampler.steps if num_steps is None else int(num_steps)
     if steps < 1:
@@ -43,16 +57,29 @@ def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None
     noise = variant.test_noise if noise is None else bool(noise)
     chunk = chunk or variant.batch_size
     params = ebm.EnergyModel.sampling_params(state)  # θ's moving average when one is kept
-    n = len(cond)
-    starts, results = [], []
-    for i in range(0, n, chunk):
-        c = jnp.asarray(cond[i : i + chunk])
-        yy = None if y is None else jnp.asarray(y[i : i + chunk], jnp.float32)
-        rng = jax.random.fold_in(jax.random.PRNGKey(seed), i)
-        s, r = _run(variant, params, rng, c, yy, state["data_mean"], steps, noise)
-        starts.append(np.asarray(s))
-        results.append(np.asarray(r))
-    return np.concatenate(starts), np.concatenate(results)
+    axis, grid = view_grid(exp.config, ensemble is not False)
+
+    def run_view(view):
+        # Shifts are in cells of the condition's grid; the shape grid may be finer.
+        unit = 1 if y is None else y.shape[-1] // cond.shape[-1]
+        c_all = views.apply(cond, view, axis)
+        y_all = None if y is None else views.apply(y, view, axis, unit)
+        starts, results = [], []
+        for i in range(0, len(cond), chunk):
+            c = jnp.asarray(c_all[i : i + chunk])
+            yy = None if y_all is None else jnp.asarray(y_all[i : i + chunk], jnp.float32)
+            rng = jax.random.fold_in(jax.random.PRNGKey(seed), i)
+            s, r = _run(variant, params, rng, c, yy, state["data_mean"], steps, noise)
+            starts.append(np.asarray(s))
+            results.append(np.asarray(r))
+        s, r = np.concatenate(starts), np.concatenate(results)
+        unit = r.shape[-1] // cond.shape[-1]
+        return views.invert(s, view, axis, unit), views.invert(r, view, axis, unit)
+
+    start, total = run_view(grid[0])
+    for view in grid[1:]:
+        total = total + run_view(view)[1]
+    return start, total / len(grid)
 
 
 def binarize(exp, cond, results):

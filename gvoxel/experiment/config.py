@@ -34,6 +34,8 @@ RESUMABLE_KEYS = (
     "train.stall_timeout_s",
     "train.profile_steps",
     "sampler.polish_steps",  # only what is written changes, not the chains or θ
+    "sampler.view_shifts",  # completions only
+    "sampler.view_mirror",
     "guard",
     "evals",
     "output",
@@ -61,6 +63,9 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     # observed shapes turned by random quarter turns about this grid axis (the up axis); a
     # symmetry only of data without a front direction (ModelNet's are aligned); -1 = off
     c.data.rotate_axis = -1
+    # observed shapes rolled by 0..shift voxels along each axis at random (a stride-2 net then
+    # learns every phase; the grid's far border should be empty); 0 = off
+    c.data.shift = 0
 
     c.model = ml_collections.ConfigDict()
     c.model.net = "synthesis"  # a preset of core.nets.NET_PRESETS or ((filters, k, stride), ...)

@@ -175,12 +175,15 @@ def learning_settings(config) -> ebm.LearningSettings:
     alpha, ema = float(o.get("energy_penalty", 0.0)), float(o.get("ema", 0.0))
     axis = int(config.data.get("mirror_axis", -1))
     turn = int(config.data.get("rotate_axis", -1))
+    shift = int(config.data.get("shift", 0))
     if alpha < 0 or not 0.0 <= ema < 1.0 or axis not in (-1, 0, 1, 2) or turn not in (-1, 0, 1, 2):
         raise ConfigError(
             "optim.energy_penalty must be >= 0, optim.ema in [0, 1) and data.mirror_axis and "
             f"data.rotate_axis each one of -1, 0, 1, 2; got {alpha}, {ema}, {axis}, {turn}"
         )
-    return ebm.LearningSettings(alpha, ema, axis, turn)
+    if not 0 <= shift <= 4:
+        raise ConfigError(f"data.shift must be 0 to 4 voxels, got {shift}")
+    return ebm.LearningSettings(alpha, ema, axis, turn, shift)
 
 
 def energy_model(

@@ -32,6 +32,11 @@ def extend_config(c):
     # mostly noise (δ·√K ≈ 0.4 per voxel against a 6% occupancy), so θ learns to remove
     # noise, not to fill in shapes, and noise-free chains at test time barely move.
     c.sampler.noise_off_iter = 0
+    # Completions (recover, superres) averaged over the input shifted by one cell of the
+    # condition's grid along each axis (2³ views; a stride-2 net's energy depends on the
+    # stride's phase) and, with view_mirror ≥ 0, mirrored along that axis (core/views.py).
+    c.sampler.view_shifts = False
+    c.sampler.view_mirror = -1
 
 
 def _observed(batch):

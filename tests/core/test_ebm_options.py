@@ -93,6 +93,17 @@ def test_quarter_turn_augmentation_is_an_exact_symmetry_per_shape():
         assert any(np.array_equal(o, y) for y in images)
 
 
+def test_shift_augmentation_rolls_each_shape_by_one_of_its_offsets():
+    obs, _ = data(n=40)
+    out = np.asarray(model(shift=1).augment(jax.random.PRNGKey(6), obs))
+    offsets = []
+    for o, x in zip(out, np.asarray(obs)):
+        hits = [s for s in np.ndindex(2, 2, 2) if np.array_equal(o, np.roll(x, s, (0, 1, 2)))]
+        assert len(hits) == 1
+        offsets.append(hits[0])
+    assert len(set(offsets)) >= 6  # of the 8, at random
+
+
 def test_annealing_runs_every_chain_on_the_schedule():
     m = model()
     annealed = dataclasses.replace(m, sampler=m.sampler._replace(anneal_to=0.0))
@@ -151,6 +162,10 @@ def test_bad_option_values_are_config_errors():
     c = config_lib.base_config()
     c.data.rotate_axis = 3
     with pytest.raises(ConfigError, match="data.rotate_axis"):
+        base.learning_settings(c)
+    c = config_lib.base_config()
+    c.data.shift = -1
+    with pytest.raises(ConfigError, match="data.shift"):
         base.learning_settings(c)
     c = config_lib.base_config()
     c.sampler.reinit = 1.5

@@ -38,3 +38,25 @@ def test_completion_uses_the_moving_average_of_theta_when_one_is_kept(trained_ru
     with_avg = dict(state, ema_params=zeroed)
     np.testing.assert_array_equal(run(with_avg), run(dict(state, params=zeroed)))
     assert not np.array_equal(run(with_avg), run(state))
+
+
+def test_completion_ensemble_over_views(trained_run):
+    shapes = data.load_voxels("bundled:chair32", resolution=16).voxels[:4].astype(np.float32)
+    exp, state, _ = run_lib.load_experiment(str(trained_run("recovery")))
+    visible = np.asarray(corruption.visible_mask(jax.random.PRNGKey(0), 4, 16, "random", 0.7))
+    run = lambda v, y, **kw: completion.complete(exp, state, v, y, num_steps=5, **kw)  # noqa: E731
+    start, plain = run(visible, shapes)
+    with exp.config.unlocked():
+        exp.config.sampler.view_mirror = 0
+    # {plain, mirrored}: completing the mirror image gives the mirror image of the result
+    _, both = run(visible, shapes)
+    _, of_mirror = run(np.flip(visible, 1), np.flip(shapes, 1))
+    np.testing.assert_array_equal(np.flip(of_mirror, 1), both)
+    assert not np.array_equal(both, plain)
+    np.testing.assert_array_equal(run(visible, shapes, ensemble=False)[1], plain)
+    with exp.config.unlocked():
+        exp.config.sampler.view_shifts = True
+    s, shifted = run(visible, shapes)
+    np.testing.assert_array_equal(s, start)  # the starts shown are the plain input's
+    np.testing.assert_array_equal(shifted[visible], shapes[visible])
+    assert not np.array_equal(shifted, both)
