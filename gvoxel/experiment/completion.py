@@ -59,17 +59,22 @@ def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None
     params = ebm.EnergyModel.sampling_params(state)  # θ's moving average when one is kept
     axis, grid = view_grid(exp.config, ensemble is not False)
 
+    mean = np.asarray(state["data_mean"])
+
     def run_view(view):
-        # Shifts are in cells of the condition's grid; the shape grid may be finer.
-        unit = 1 if y is None else y.shape[-1] // cond.shape[-1]
+        # Shifts are in cells of the condition's grid; the shape grid may be finer. A
+        # per-voxel data mean moves with the view.
         c_all = views.apply(cond, view, axis)
-        y_all = None if y is None else views.apply(y, view, axis, unit)
+        y_all = None if y is None else views.apply(y, view, axis, y.shape[-1] // cond.shape[-1])
+        m = mean
+        if mean.ndim >= 3:
+            m = views.apply(mean, view, axis, mean.shape[-1] // cond.shape[-1])
         starts, results = [], []
         for i in range(0, len(cond), chunk):
             c = jnp.asarray(c_all[i : i + chunk])
             yy = None if y_all is None else jnp.asarray(y_all[i : i + chunk], jnp.float32)
             rng = jax.random.fold_in(jax.random.PRNGKey(seed), i)
-            s, r = _run(variant, params, rng, c, yy, state["data_mean"], steps, noise)
+            s, r = _run(variant, params, rng, c, yy, jnp.asarray(m), steps, noise)
             starts.append(np.asarray(s))
             results.append(np.asarray(r))
         s, r = np.concatenate(starts), np.concatenate(results)
