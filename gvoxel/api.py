@@ -131,24 +131,33 @@ class Model:
 
     # -- completing a partial input --------------------------------------------------------
 
-    def recover(self, y, visible, seed: int = 0, steps: int | None = None) -> np.ndarray:
-        """The shapes y with their hidden voxels (visible == 0) filled in, binary."""
+    def recover(
+        self, y, visible, seed: int = 0, steps: int | None = None, views: bool = True
+    ) -> np.ndarray:
+        """The shapes y with their hidden voxels (visible == 0) filled in, binary; with
+        `views` the mean over the run's views of the input (its `sampler.view_*`)."""
         self._require("complete a partial input")
         if self.name != "recovery":
             raise InputError(f"recover needs a recovery model, this is a {self.name!r} one")
         y = _grids(y, self.resolution)
         visible = np.broadcast_to(np.asarray(visible) > 0.5, y.shape)
-        _, result = completion.complete(self.exp, self.state, visible, y, seed, steps)
+        _, result = completion.complete(
+            self.exp, self.state, visible, y, seed, steps, ensemble=views
+        )
         return completion.binarize(self.exp, visible, result)
 
-    def superres(self, low, seed: int = 0, steps: int | None = None) -> np.ndarray:
+    def superres(
+        self, low, seed: int = 0, steps: int | None = None, views: bool = True
+    ) -> np.ndarray:
         """Low-resolution shapes ((R/f)³) up-scaled to R³, binary, keeping every block's
-        voxel count."""
+        voxel count; `views` as for `recover`."""
         self._require("complete a partial input")
         if self.name != "superres":
             raise InputError(f"superres needs a superres model, this is a {self.name!r} one")
         low = _grids(low, self.resolution // self.variant.factor)
-        _, result = completion.complete(self.exp, self.state, low, None, seed, steps)
+        _, result = completion.complete(
+            self.exp, self.state, low, None, seed, steps, ensemble=views
+        )
         return completion.binarize(self.exp, low, result)
 
 

@@ -26,6 +26,9 @@ CHECKPOINT = flags.DEFINE_integer(
     "checkpoint", None, "the training iteration whose checkpoint to use (default: the latest)"
 )
 NOISE = flags.DEFINE_bool("noise", None, "Langevin noise (default: the command's)")
+VIEWS = flags.DEFINE_bool(
+    "views", True, "recover, superres: the mean over the run's views of the input (--noviews: one)"
+)
 FORMATS = flags.DEFINE_list("formats", ["obj"], "mesh formats: obj, ply, stl, glb")
 INPUT = flags.DEFINE_string("input", None, "input shapes (.npz/.npy/.binvox/.mat, bundled:NAME)")
 CATEGORY = flags.DEFINE_string("category", None, "only / the intended category")

@@ -75,8 +75,9 @@ def main(argv):
     else:
         visible = load_mask(_MASK.value, shapes)
     inputs, result = completion.complete(
-        exp, state, visible, shapes, _SEED.value, _STEPS.value, _NOISE.value
-    )
+        exp, state, visible, shapes, _SEED.value, _STEPS.value, _NOISE.value,
+        ensemble=shared.VIEWS.value,
+    )  # fmt: skip
     binary = completion.binarize(exp, visible, result)
     out = _OUT.value
     original = shapes if _CORRUPT.value is not None else None

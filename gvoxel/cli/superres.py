@@ -49,8 +49,9 @@ def main(argv):
             f"{high}^3 (give {high // factor}^3 inputs, or {high}^3 originals)"
         )
     inputs, result = completion.complete(
-        exp, state, low, None, _SEED.value, _STEPS.value, _NOISE.value
-    )
+        exp, state, low, None, _SEED.value, _STEPS.value, _NOISE.value,
+        ensemble=shared.VIEWS.value,
+    )  # fmt: skip
     binary = completion.binarize(exp, low, result)
     out = _OUT.value
     visual.write_completion(out, "superres", inputs, result, binary, original, _FORMATS.value)
