@@ -42,6 +42,16 @@ def test_a_recovery_model_recovers_and_refuses_to_sample(trained_run):
         m.sample(2)
 
 
+def test_the_shipped_recovery_model_averages_its_views_unless_told_not_to():
+    m = gvoxel.load("bundled:chair_recovery")  # its recipe: 8 shifts × the mirror
+    y = gvoxel.data.load_voxels("bundled:chair32").voxels[:2].astype(np.float32)
+    visible = np.random.default_rng(0).random(y.shape) > 0.7
+    views, one = m.recover(y, visible), m.recover(y, visible, views=False)
+    for out in (views, one):
+        np.testing.assert_array_equal(out[visible], y[visible])
+    assert not np.array_equal(views, one)
+
+
 def test_example_script_runs(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(helpers.ROOT / "examples" / "api.py"), str(tmp_path / "w")],
