@@ -37,9 +37,7 @@ def view_grid(config, use=True):
     """(mirror axis, the views) of the run's completion ensemble; one view when off."""
     if not use:
         return -1, views.views(False, -1)
-    axis = int(config.sampler.view_mirror)
-    if axis not in (-1, 0, 1, 2):
-        raise ConfigError(f"sampler.view_mirror must be one of -1, 0, 1, 2, got {axis}")
+    axis = int(config.sampler.view_mirror)  # checked by Conditional.from_config
     return axis, views.views(bool(config.sampler.view_shifts), axis)
 
 

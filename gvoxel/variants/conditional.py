@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from gvoxel.core import ebm, projections
+from gvoxel.errors import ConfigError
 from gvoxel.variants import base
 
 NUM_SHOWN = 8  # examples drawn per output montage
@@ -55,6 +56,9 @@ class Conditional:
 
     @classmethod
     def from_config(cls, config, info: base.DataInfo):
+        axis = config.sampler.get("view_mirror", -1)
+        if axis not in (-1, 0, 1, 2):  # checked when the run is built, not at its first use
+            raise ConfigError(f"sampler.view_mirror must be one of -1, 0, 1, 2, got {axis}")
         return cls(
             model=base.energy_model(config, info),
             batch_size=int(config.train.batch_size),
