@@ -69,11 +69,14 @@ def main(argv):
     )
     t_rec = time.time() - t1
     views = len(completion.view_grid(cfg)[1])
+    f_bar = bool(cfg.sampler.get("energy_shifts", False))
     single = ours
-    if views > 1:  # else the run's recipe is one chain already
+    if views > 1 or f_bar:  # else the run's recipe is one chain on f already
         _, single = completion.complete(
             exp, state, visible, test, _SEED.value, _STEPS.value, _NOISE.value, ensemble=False
         )
+    recipe = f"{views} view{'s' if views > 1 else ''}" + (", chains on f̄" if f_bar else "")
+    threshold = cfg.recovery.get("threshold", 0.5)
     seen = visible.reshape(n, -1)
     vis_mean = (test.reshape(n, -1) * seen).sum(1) / np.maximum(seen.sum(1), 1)
     rows = {
@@ -81,11 +84,11 @@ def main(argv):
         "visible mean": np.where(visible, test, vis_mean[:, None, None, None]),
         "nearest training shape": nearest_fill(test, visible, train_voxels),
         f"Generative VoxelNet (iter {step}), one chain": single,
-        "  same, binary (hidden voxels thresholded at 0.5)": completion.binarize(
+        f"  same, binary (hidden voxels thresholded at {threshold})": completion.binarize(
             exp, visible, single
         ),
-        f"Generative VoxelNet, mean of the run's {views} views": ours,
-        "  same (views), binary": completion.binarize(exp, visible, ours),
+        f"Generative VoxelNet, the run's recipe ({recipe})": ours,
+        "  same (recipe), binary": completion.binarize(exp, visible, ours),
     }
     print(
         f"\nrecovery on {n} held-out {cfg.data.path} shapes at {r}^3, {kind} corruption "

@@ -135,7 +135,8 @@ class Model:
         self, y, visible, seed: int = 0, steps: int | None = None, views: bool = True
     ) -> np.ndarray:
         """The shapes y with their hidden voxels (visible == 0) filled in, binary; with
-        `views` the mean over the run's views of the input (its `sampler.view_*`)."""
+        `views` the run's recipe (the mean over its views of the input, `sampler.view_*`,
+        chains on f̄ with `sampler.energy_shifts`); False: one chain on f."""
         self._require("complete a partial input")
         if self.name != "recovery":
             raise InputError(f"recover needs a recovery model, this is a {self.name!r} one")

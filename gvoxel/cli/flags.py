@@ -27,7 +27,9 @@ CHECKPOINT = flags.DEFINE_integer(
 )
 NOISE = flags.DEFINE_bool("noise", None, "Langevin noise (default: the command's)")
 VIEWS = flags.DEFINE_bool(
-    "views", True, "recover, superres: the mean over the run's views of the input (--noviews: one)"
+    "views",
+    True,
+    "recover, superres: the run's recipe (views of the input, f̄); --noviews: one chain on f",
 )
 FORMATS = flags.DEFINE_list("formats", ["obj"], "mesh formats: obj, ply, stl, glb")
 INPUT = flags.DEFINE_string("input", None, "input shapes (.npz/.npy/.binvox/.mat, bundled:NAME)")

@@ -8,7 +8,8 @@ training config's corruption kind unless --kind), recovered, and the recovery er
 the hidden voxels is reported. With --mask (key `voxels`, 1 = visible, one mask per shape or
 one for all) the input's visible voxels are the known part. Writes recovered.npz/.png
 (the chains' soft occupancies), recovered_binary.npz/.png and meshes (hidden voxels
-thresholded at 0.5), input.npz/.png, mask.npz and comparison.png (original / input / recovered).
+thresholded at the run's recovery.threshold), input.npz/.png, mask.npz and
+comparison.png (original / input / recovered).
 """
 
 from __future__ import annotations

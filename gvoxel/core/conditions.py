@@ -24,11 +24,13 @@ def downscale(low: jax.Array, factor: int) -> Callable[[jax.Array], jax.Array]:
     return lambda y: y + resample.upscale(low - resample.downscale(y, factor), factor)
 
 
-def binary_mask(y_known: jax.Array, visible: jax.Array) -> Callable[[jax.Array], jax.Array]:
-    """Y ↦ the nearest (L2) binary shape with the visible voxels equal to `y_known`:
-    hidden voxels thresholded at 0.5."""
+def binary_mask(
+    y_known: jax.Array, visible: jax.Array, threshold: float = 0.5
+) -> Callable[[jax.Array], jax.Array]:
+    """Y ↦ the binary shape with the visible voxels equal to `y_known` and the hidden ones
+    on where Y > `threshold` (at 0.5, the nearest in L2)."""
     visible = jnp.asarray(visible, bool)
-    return lambda y: jnp.where(visible, y_known, (y > 0.5).astype(y.dtype))
+    return lambda y: jnp.where(visible, y_known, (y > threshold).astype(y.dtype))
 
 
 def binary_downscale(low: jax.Array, factor: int) -> Callable[[jax.Array], jax.Array]:

@@ -40,6 +40,7 @@ class SamplerSettings(NamedTuple):
     reinit: float = 0.0  # persistent chains: the share restarted from noise every iteration
     draw_steps: int = 0  # Langevin steps of a fresh draw from noise (0 = num_steps)
     anneal_to: float = -1.0  # ≥ 0: every chain's temperature goes linearly to this; -1 off
+    shift_average: bool = False  # chains move on f̄, f averaged over Y's 2³ one-voxel rolls
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,9 +92,8 @@ class EnergyModel:
         computed (K evaluations, not K + 1) and, for plain Langevin, the chain's energy is
         None."""
         s = self.sampler
-        eg = functools.partial(
-            energy.energy_and_grad, self.descriptor_fn, params, s=s.reference_std
-        )
+        f = energy.shift_averaged(self.descriptor_fn) if s.shift_average else self.descriptor_fn
+        eg = functools.partial(energy.energy_and_grad, f, params, s=s.reference_std)
         temperature = s.temperature
         if s.anneal_to >= 0:
             temperature = langevin.annealed(s.temperature, s.anneal_to, num_steps)

@@ -6,6 +6,7 @@ callable, e.g. `Descriptor(...).apply` on {"params": ...}.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import jax
@@ -19,6 +20,20 @@ DescriptorFn = Callable[[object, jax.Array], jax.Array]
 def energy(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = REFERENCE_STD):
     """Per-example energy E(Y) (N,)."""
     return from_f(y, descriptor_fn(params, y), s)
+
+
+def shift_averaged(descriptor_fn: DescriptorFn) -> DescriptorFn:
+    """f̄(Y) = mean of f over the 2³ rolls of Y by 0 or 1 voxel along each axis.
+
+    A net whose first layer has stride 2 sees a shape differently one voxel over (the
+    stride's phase); f̄ is the same for every phase of that stride, at 8× the cost."""
+    offsets = list(itertools.product((0, 1), repeat=3))
+
+    def f_bar(params, y):
+        rolled = jnp.concatenate([jnp.roll(y, o, axis=(-3, -2, -1)) for o in offsets])
+        return jnp.mean(descriptor_fn(params, rolled).reshape(len(offsets), -1), axis=0)
+
+    return f_bar
 
 
 def sum_sq(y: jax.Array) -> jax.Array:

@@ -6,6 +6,7 @@ call per chunk of shapes (the chain is one lax.scan inside), results in occupanc
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -41,14 +42,25 @@ def view_grid(config, use=True):
     return axis, views.views(bool(config.sampler.view_shifts), axis)
 
 
+def sampling_variant(exp, use=True):
+    """The run's variant, its chains on f̄ (ebm.SamplerSettings.shift_average) when the run's
+    recipe says `sampler.energy_shifts` and `use`."""
+    variant = exp.variant
+    if not (use and exp.config.sampler.get("energy_shifts", False)):
+        return variant
+    sampler = variant.model.sampler._replace(shift_average=True)
+    return dataclasses.replace(variant, model=dataclasses.replace(variant.model, sampler=sampler))
+
+
 def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None, ensemble=None):
     """(start states, results) for all shapes; `cond`/`y` are (N, ...) numpy arrays, `y` may
     be None when the condition alone fixes the start (super-resolution).
 
-    With the run's `sampler.view_shifts` / `sampler.view_mirror` (or `ensemble=False` to
-    turn them off) each result is the mean of the chains run on every view of the input
-    (core/views.py), mapped back; the starts are the plain input's."""
-    variant = exp.variant
+    With the run's `sampler.view_shifts` / `sampler.view_mirror` each result is the mean of
+    the chains run on every view of the input (core/views.py), mapped back; the starts are
+    the plain input's. With `sampler.energy_shifts` the chains move on f̄.
+    `ensemble=False` turns both off: one chain on f."""
+    variant = sampling_variant(exp, ensemble is not False)
     steps = exp.config.sampler.steps if num_steps is None else int(num_steps)
     if steps < 1:
         raise ConfigError(f"Langevin steps must be >= 1, got {steps}")
@@ -87,6 +99,6 @@ def complete(exp, state, cond, y, seed=0, num_steps=None, noise=None, chunk=None
 
 def binarize(exp, cond, results):
     """Binary shapes nearest to `results` that still satisfy `cond` (Conditional.binarize):
-    recovery thresholds hidden voxels at 0.5; super-resolution turns on, in each block, as
-    many of its largest voxels as the low-resolution input asks for."""
+    recovery thresholds hidden voxels at its `recovery.threshold`; super-resolution turns on,
+    in each block, as many of its largest voxels as the low-resolution input asks for."""
     return np.asarray(exp.variant.binarize(jnp.asarray(cond), jnp.asarray(results)))

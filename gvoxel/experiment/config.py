@@ -36,6 +36,8 @@ RESUMABLE_KEYS = (
     "sampler.polish_steps",  # only what is written changes, not the chains or θ
     "sampler.view_shifts",  # completions only
     "sampler.view_mirror",
+    "sampler.energy_shifts",
+    "recovery.threshold",  # binarization of completions only
     "guard",
     "evals",
     "output",

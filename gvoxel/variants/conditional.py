@@ -38,6 +38,9 @@ def extend_config(c):
     # stride's phase) and, with view_mirror ≥ 0, mirrored along that axis (core/views.py).
     c.sampler.view_shifts = False
     c.sampler.view_mirror = -1
+    # Completion chains move on f̄, f averaged over the state's 2³ one-voxel rolls (the
+    # phases of a stride-2 first layer), at 8× the cost per step; training chains use f.
+    c.sampler.energy_shifts = False
 
 
 def _observed(batch):

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from gvoxel.core import conditions, corruption, projections
+from gvoxel.errors import ConfigError
 from gvoxel.metrics import conditional as conditional_metrics
 from gvoxel.variants import conditional
 
@@ -19,6 +20,7 @@ def extend_config(c):
     c.recovery.corruption = "random"  # one of gvoxel.core.corruption.KINDS
     c.recovery.rho = 0.7  # fraction of voxels hidden
     c.recovery.test_noise = False  # Langevin noise when recovering with the CLI
+    c.recovery.threshold = 0.5  # hidden voxels of a binary result: on above this
     conditional.extend_config(c)
 
 
@@ -26,12 +28,21 @@ def extend_config(c):
 class Recovery(conditional.Conditional):
     kind: str = "random"
     rho: float = 0.7
+    threshold: float = 0.5
 
     @staticmethod
     def condition_settings(config, info):
         r = config.recovery
         corruption.check(r.corruption, r.rho)
-        return {"kind": str(r.corruption), "rho": float(r.rho), "test_noise": bool(r.test_noise)}
+        threshold = float(r.get("threshold", 0.5))
+        if not 0.0 < threshold < 1.0:
+            raise ConfigError(f"recovery.threshold must be in (0, 1), got {threshold}")
+        return {
+            "kind": str(r.corruption),
+            "rho": float(r.rho),
+            "test_noise": bool(r.test_noise),
+            "threshold": threshold,
+        }
 
     def condition(self, rng, y):
         return corruption.visible_mask(rng, y.shape[0], y.shape[-1], self.kind, self.rho)
@@ -51,4 +62,4 @@ class Recovery(conditional.Conditional):
         return conditional_metrics.recovery_error(result, original, visible)
 
     def binarize(self, visible, result):
-        return conditions.binary_mask(result, visible)(result)
+        return conditions.binary_mask(result, visible, self.threshold)(result)

@@ -104,3 +104,17 @@ def test_polish_without_steps_returns_its_input_and_with_steps_lowers_the_energy
     assert np.all(after < before), (before, after)
     # noise-free: the same input polishes to the same output
     np.testing.assert_array_equal(model(polish_steps=5).polish(params, synthesized), polished)
+
+
+def test_shift_average_moves_the_chains_on_the_shift_averaged_energy():
+    m = model()
+    on = m.__class__(**{**m.__dict__, "sampler": m.sampler._replace(shift_average=True)})
+    params = m.init(jax.random.PRNGKey(0))["params"]
+    _, y = shapes()
+    moved = on.langevin(params, jax.random.PRNGKey(1), y, 1, noise=False)[0].position
+    f_bar = energy.shift_averaged(m.descriptor_fn)
+    grad = energy.energy_grad(f_bar, params, y)
+    step = m.sampler.step_size
+    np.testing.assert_allclose(moved, y - step**2 / 2 * grad, rtol=1e-5, atol=1e-6)
+    plain = m.langevin(params, jax.random.PRNGKey(1), y, 1, noise=False)[0].position
+    assert not np.allclose(moved, plain)

@@ -74,3 +74,17 @@ def test_weighted_mode_shifting_loss_weights_each_example_difference():
     np.testing.assert_allclose(loss, jnp.mean(w * (0.0 - 2.0 * 8.0)))
     plain, _ = energy.mode_shifting_loss(fn, 2.0, obs, syn)
     np.testing.assert_allclose(energy.mode_shifting_loss(fn, 2.0, obs, syn, jnp.ones(4))[0], plain)
+
+
+def test_shift_averaged_f_is_the_mean_over_the_eight_one_voxel_rolls():
+    net, params = tiny_net()
+    fn = lambda p, y: net.apply({"params": p}, y)  # noqa: E731
+    y = jax.random.normal(jax.random.PRNGKey(4), (3, 6, 6, 6))
+    rolls = [(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)]
+    want = np.mean([fn(params, jnp.roll(y, r, axis=(1, 2, 3))) for r in rolls], axis=0)
+    f_bar = energy.shift_averaged(fn)
+    np.testing.assert_allclose(f_bar(params, y), want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(f_bar(params, y), fn(params, y))  # the net sees the phase
+    # an f that no roll changes is its own average
+    total = lambda p, y_: jnp.sum(jnp.square(y_), axis=(1, 2, 3))  # noqa: E731
+    np.testing.assert_allclose(energy.shift_averaged(total)(None, y), total(None, y), rtol=1e-6)

@@ -60,3 +60,20 @@ def test_completion_ensemble_over_views(trained_run):
     np.testing.assert_array_equal(s, start)  # the starts shown are the plain input's
     np.testing.assert_array_equal(shifted[visible], shapes[visible])
     assert not np.array_equal(shifted, both)
+
+
+def test_completion_chains_move_on_the_shift_averaged_energy_when_the_recipe_says(trained_run):
+    shapes = data.load_voxels("bundled:chair32", resolution=16).voxels[:4].astype(np.float32)
+    exp, state, _ = run_lib.load_experiment(str(trained_run("recovery")))
+    visible = np.asarray(corruption.visible_mask(jax.random.PRNGKey(0), 4, 16, "random", 0.7))
+    run = lambda **kw: completion.complete(exp, state, visible, shapes, num_steps=5, **kw)[1]  # noqa: E731
+    plain = run()
+    assert not completion.sampling_variant(exp).model.sampler.shift_average
+    with exp.config.unlocked():
+        exp.config.sampler.energy_shifts = True
+    assert completion.sampling_variant(exp).model.sampler.shift_average
+    assert not completion.sampling_variant(exp, use=False).model.sampler.shift_average
+    f_bar = run()
+    np.testing.assert_array_equal(f_bar[visible], shapes[visible])
+    assert not np.array_equal(f_bar, plain)
+    np.testing.assert_array_equal(run(ensemble=False), plain)  # --noviews: one chain on f
