@@ -19,7 +19,7 @@ import numpy as np
 from absl import logging
 from jax.experimental import multihost_utils
 
-from gvoxel import visual
+from gvoxel import variants, visual
 from gvoxel.data import split
 from gvoxel.errors import ConfigError, GVoxelError
 from gvoxel.experiment import batches as batches_lib
@@ -96,6 +96,7 @@ def train_and_evaluate(
         train_set.voxels - mean, t.batch_size, config.seed, labels=train_set.labels
     )
     info = DataInfo(train_set.resolution, len(train_set.voxels), batches.steps_per_epoch)
+    variants.get(config, info)  # a config error ends here, before the workdir gets folders
 
     mngr = checkpoint.manager(workdir, t.keep_checkpoints)
     meta = {

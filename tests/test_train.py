@@ -77,6 +77,15 @@ def test_resume_with_a_conflicting_config_is_refused(tmp_path):
     assert mngr.latest_step() == 3
 
 
+def test_a_config_error_found_when_the_variant_is_built_leaves_the_workdir_empty(tmp_path):
+    workdir = tmp_path / "run"
+    with pytest.raises(ConfigError, match="recovery.threshold"):
+        train.train_and_evaluate(
+            smoke_config("recovery", **{"recovery.threshold": 2.0}), str(workdir)
+        )
+    assert not workdir.exists() or not any(workdir.iterdir())
+
+
 # -- reliability ------------------------------------------------------------------------------
 
 
