@@ -75,7 +75,7 @@ def main(argv):
         f"Generative VoxelNet (iter {step}), one chain, soft": single,
         "  same, thresholded at 0.5": (single > 0.5).astype(np.float32),
         "  same, binary keeping block counts": completion.binarize(exp, low, single),
-        f"Generative VoxelNet, the run's recipe ({views} views"
+        f"Generative VoxelNet, the run's recipe ({views} view{'s' if views > 1 else ''}"
         + (", chains on f̄" if f_bar else "")
         + "), soft": ours,
         "  same (views), thresholded at 0.5": (ours > 0.5).astype(np.float32),
