@@ -68,14 +68,12 @@ def main(argv):
         exp, state, visible, test, _SEED.value, _STEPS.value, _NOISE.value
     )
     t_rec = time.time() - t1
-    views = len(completion.view_grid(cfg)[1])
-    f_bar = bool(cfg.sampler.get("energy_shifts", False))
+    recipe = completion.recipe(cfg)
     single = ours
-    if views > 1 or f_bar:  # else the run's recipe is one chain on f already
+    if recipe:  # else the run's recipe is one chain on f already
         _, single = completion.complete(
             exp, state, visible, test, _SEED.value, _STEPS.value, _NOISE.value, ensemble=False
         )
-    recipe = f"{views} view{'s' if views > 1 else ''}" + (", chains on f̄" if f_bar else "")
     threshold = cfg.recovery.get("threshold", 0.5)
     seen = visible.reshape(n, -1)
     vis_mean = (test.reshape(n, -1) * seen).sum(1) / np.maximum(seen.sum(1), 1)
@@ -87,7 +85,7 @@ def main(argv):
         f"  same, binary (hidden voxels thresholded at {threshold})": completion.binarize(
             exp, visible, single
         ),
-        f"Generative VoxelNet, the run's recipe ({recipe})": ours,
+        f"Generative VoxelNet, the run's recipe ({recipe or 'one chain'})": ours,
         "  same (recipe), binary": completion.binarize(exp, visible, ours),
     }
     print(

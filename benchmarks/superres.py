@@ -58,10 +58,9 @@ def main(argv):
     t1 = time.time()
     _, ours = completion.complete(exp, state, low, None, 0, _STEPS.value, _NOISE.value)
     t_sr = time.time() - t1
-    views = len(completion.view_grid(cfg)[1])
-    f_bar = bool(cfg.sampler.get("energy_shifts", False))
+    recipe = completion.recipe(cfg)
     single = ours
-    if views > 1 or f_bar:  # else the run's recipe is one chain on f already
+    if recipe:  # else the run's recipe is one chain on f already
         _, single = completion.complete(
             exp, state, low, None, 0, _STEPS.value, _NOISE.value, ensemble=False
         )
@@ -75,11 +74,9 @@ def main(argv):
         f"Generative VoxelNet (iter {step}), one chain, soft": single,
         "  same, thresholded at 0.5": (single > 0.5).astype(np.float32),
         "  same, binary keeping block counts": completion.binarize(exp, low, single),
-        f"Generative VoxelNet, the run's recipe ({views} view{'s' if views > 1 else ''}"
-        + (", chains on f̄" if f_bar else "")
-        + "), soft": ours,
-        "  same (views), thresholded at 0.5": (ours > 0.5).astype(np.float32),
-        "  same (views), binary keeping block counts": completion.binarize(exp, low, ours),
+        f"Generative VoxelNet, the run's recipe ({recipe or 'one chain'}), soft": ours,
+        "  same (recipe), thresholded at 0.5": (ours > 0.5).astype(np.float32),
+        "  same (recipe), binary keeping block counts": completion.binarize(exp, low, ours),
     }
     print(
         f"\nsuper-resolution {r // factor}^3 -> {r}^3 on {n} held-out {cfg.data.path} shapes; "

@@ -6,11 +6,12 @@ callable, e.g. `Descriptor(...).apply` on {"params": ...}.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+
+from gvoxel.core.views import SHIFTS
 
 REFERENCE_STD = 0.5  # s: the Gaussian reference distribution N(0, s²I)
 
@@ -27,11 +28,10 @@ def shift_averaged(descriptor_fn: DescriptorFn) -> DescriptorFn:
 
     A net whose first layer has stride 2 sees a shape differently one voxel over (the
     stride's phase); f̄ is the same for every phase of that stride, at 8× the cost."""
-    offsets = list(itertools.product((0, 1), repeat=3))
 
     def f_bar(params, y):
-        rolled = jnp.concatenate([jnp.roll(y, o, axis=(-3, -2, -1)) for o in offsets])
-        return jnp.mean(descriptor_fn(params, rolled).reshape(len(offsets), -1), axis=0)
+        rolled = jnp.concatenate([jnp.roll(y, o, axis=(-3, -2, -1)) for o in SHIFTS])
+        return jnp.mean(descriptor_fn(params, rolled).reshape(len(SHIFTS), -1), axis=0)
 
     return f_bar
 

@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+SHIFTS = tuple(itertools.product((0, 1), repeat=3))  # the 2³ one-cell shifts, identity first
+
 
 class View(NamedTuple):
     shift: tuple[int, int, int]
@@ -25,7 +27,7 @@ class View(NamedTuple):
 def views(shifts: bool, mirror_axis: int) -> list[View]:
     """The identity first; with `shifts` the 2³ one-cell shifts; with `mirror_axis` ≥ 0 each
     of those also mirrored along that grid axis (0–2)."""
-    offsets = list(itertools.product((0, 1), repeat=3)) if shifts else [(0, 0, 0)]
+    offsets = SHIFTS if shifts else SHIFTS[:1]
     mirrors = (False, True) if mirror_axis >= 0 else (False,)
     return [View(tuple(s), m) for m in mirrors for s in offsets]
 

@@ -42,6 +42,16 @@ def view_grid(config, use=True):
     return axis, views.views(bool(config.sampler.view_shifts), axis)
 
 
+def recipe(config) -> str | None:
+    """What the run's completion recipe averages, e.g. "8 views, chains on f̄"; None when it
+    is one chain on f (what `ensemble=False` runs)."""
+    n = len(view_grid(config)[1])
+    f_bar = bool(config.sampler.get("energy_shifts", False))
+    if n == 1 and not f_bar:
+        return None
+    return f"{n} view{'s' if n > 1 else ''}" + (", chains on f̄" if f_bar else "")
+
+
 def sampling_variant(exp, use=True):
     """The run's variant, its chains on f̄ (ebm.SamplerSettings.shift_average) when the run's
     recipe says `sampler.energy_shifts` and `use`."""

@@ -2,6 +2,8 @@
 one optimizer step on eq. (7)'s gradient, with no gradient through the synthesized shapes;
 the noise switch; polishing."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -108,7 +110,7 @@ def test_polish_without_steps_returns_its_input_and_with_steps_lowers_the_energy
 
 def test_shift_average_moves_the_chains_on_the_shift_averaged_energy():
     m = model()
-    on = m.__class__(**{**m.__dict__, "sampler": m.sampler._replace(shift_average=True)})
+    on = dataclasses.replace(m, sampler=m.sampler._replace(shift_average=True))
     params = m.init(jax.random.PRNGKey(0))["params"]
     _, y = shapes()
     moved = on.langevin(params, jax.random.PRNGKey(1), y, 1, noise=False)[0].position

@@ -69,8 +69,10 @@ def test_completion_chains_move_on_the_shift_averaged_energy_when_the_recipe_say
     run = lambda **kw: completion.complete(exp, state, visible, shapes, num_steps=5, **kw)[1]  # noqa: E731
     plain = run()
     assert not completion.sampling_variant(exp).model.sampler.shift_average
+    assert completion.recipe(exp.config) is None  # one chain on f
     with exp.config.unlocked():
         exp.config.sampler.energy_shifts = True
+    assert completion.recipe(exp.config) == "1 view, chains on f̄"
     assert completion.sampling_variant(exp).model.sampler.shift_average
     assert not completion.sampling_variant(exp, use=False).model.sampler.shift_average
     f_bar = run()
