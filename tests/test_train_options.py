@@ -21,6 +21,7 @@ OPTIONS = {
     "data.rotate_axis": 2,
     "optim.energy_penalty": 0.01,
     "optim.ema": 0.9,
+    "optim.negatives": 0.25,
     "optim.decay": "cosine",
     "sampler.reinit": 0.25,
     "sampler.draw_steps": 5,

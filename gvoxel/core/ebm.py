@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gvoxel.core import draws, energy, langevin, nets, projections
+from gvoxel.core import draws, energy, langevin, negatives, nets, projections
 
 
 class LearningSettings(NamedTuple):
@@ -25,6 +25,8 @@ class LearningSettings(NamedTuple):
     mirror_axis: int = -1  # observed shapes mirrored at random along this grid axis (-1: off)
     rotate_axis: int = -1  # observed shapes turned by random quarter turns about this axis
     shift: int = 0  # observed shapes rolled by 0..shift voxels along each axis, at random
+    negatives: float = 0.0  # λ: the share of f_syn's weight in eq. (7) given to negatives
+    negative_rate: float = 0.05  # voxels flipped in a negative, per voxel of the shape
 
 
 class SamplerSettings(NamedTuple):
@@ -140,10 +142,20 @@ class EnergyModel:
             observed = rolled[by, jnp.arange(n)]
         return observed
 
-    def loss(self, params, observed, synthesized, level=None, weight=None):
+    def negative_examples(self, rng, observed, data_mean):
+        """Negatives for `mode_shifting` from the (mean-removed) observed shapes: each with
+        stray voxels and holes (`negatives.speckle`); None when `learning.negatives` is 0."""
+        if not self.learning.negatives:
+            return None
+        corrupted = negatives.speckle(rng, observed + data_mean, self.learning.negative_rate)
+        return corrupted - data_mean
+
+    def loss(self, params, observed, synthesized, level=None, weight=None, negative=None):
         """The θ-loss: eq. (7)'s mean f(synthesized) − mean f(observed), plus
         α·mean(f_obs² + f_syn²) with `learning.energy_penalty` = α (keeps f bounded).
-        `level`, `weight` (N,): each example's noise level and weight (recovery likelihood)."""
+        `level`, `weight` (N,): each example's noise level and weight (recovery likelihood).
+        `negative`: examples that take λ = `learning.negatives` of the synthesized examples'
+        weight, (1 − λ)·mean f(synthesized) + λ·mean f(negative) − mean f(observed)."""
         loss, (f_obs, f_syn) = energy.mode_shifting_loss(
             functools.partial(self.descriptor_fn, level=level),
             params, observed, synthesized, weight,
@@ -151,16 +163,22 @@ class EnergyModel:
         alpha = self.learning.energy_penalty
         if alpha:
             loss = loss + alpha * (jnp.mean(jnp.square(f_obs)) + jnp.mean(jnp.square(f_syn)))
-        return loss, (f_obs, f_syn)
+        f_neg = None
+        if negative is not None:
+            f_neg = self.descriptor_fn(params, jax.lax.stop_gradient(negative), level)
+            loss = loss + self.learning.negatives * (jnp.mean(f_neg) - jnp.mean(f_syn))
+        return loss, (f_obs, f_syn, f_neg)
 
-    def mode_shifting(self, learner: dict, observed, synthesized, level=None, weight=None):
+    def mode_shifting(
+        self, learner: dict, observed, synthesized, level=None, weight=None, negative=None
+    ):
         """One optimizer step on θ by eq. (7): the gradient of mean f(synthesized) − mean
         f(observed), with the synthesized examples held constant (no θ-gradient through the
         chains). `learner` is what `init` made ({"params", "opt_state"[, "ema_params"]});
-        `level` and `weight` as for `loss`. Returns (learner, grads, metrics)."""
+        `level`, `weight` and `negative` as for `loss`. Returns (learner, grads, metrics)."""
         params = learner["params"]
-        (loss, (f_obs, f_syn)), grads = jax.value_and_grad(self.loss, has_aux=True)(
-            params, observed, synthesized, level, weight
+        (loss, (f_obs, f_syn, f_neg)), grads = jax.value_and_grad(self.loss, has_aux=True)(
+            params, observed, synthesized, level, weight, negative
         )
         updates, opt_state = self.tx.update(grads, learner["opt_state"], params)
         new = dict(learner, params=optax.apply_updates(params, updates), opt_state=opt_state)
@@ -175,6 +193,8 @@ class EnergyModel:
             "f_syn": jnp.mean(f_syn),
             "grad_norm": optax.global_norm(grads),
         }
+        if f_neg is not None:
+            metrics["f_neg"] = jnp.mean(f_neg)
         if level is None:  # E = ‖Y‖²/(2s²) − f holds for the unconditional model only
             s = self.sampler.reference_std
             e_obs = jnp.mean(energy.from_f(observed, f_obs, s))

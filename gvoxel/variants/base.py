@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import jax.numpy as jnp
 import optax
 
-from gvoxel.core import ebm, nets
+from gvoxel.core import ebm, negatives, nets
 from gvoxel.errors import ConfigError
 
 State = dict[str, Any]
@@ -183,7 +183,9 @@ def learning_settings(config) -> ebm.LearningSettings:
         )
     if not 0 <= shift <= 4:
         raise ConfigError(f"data.shift must be 0 to 4 voxels, got {shift}")
-    return ebm.LearningSettings(alpha, ema, axis, turn, shift)
+    weight, rate = float(o.get("negatives", 0.0)), float(o.get("negative_rate", 0.05))
+    negatives.check(weight, rate)
+    return ebm.LearningSettings(alpha, ema, axis, turn, shift, weight, rate)
 
 
 def energy_model(

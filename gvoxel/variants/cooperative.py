@@ -220,8 +220,11 @@ class Cooperative:
         revised = jax.lax.stop_gradient(revised)
 
         # Mode shifting, eq. (7): the revisions are the synthesized examples.
+        negative = m.negative_examples(
+            jax.random.fold_in(k_eps, 8), observed, state["data_mean"]
+        )
         learner, _, metrics = m.mode_shifting(
-            m.learner(state), observed, self.to_descriptor(state, revised)
+            m.learner(state), observed, self.to_descriptor(state, revised), negative=negative
         )
 
         # Learning from the revision, eq. (17): α ← α + γ Σ (Ỹ − g(Z)) ∂g/∂α / σ², i.e.

@@ -1,0 +1,49 @@
+"""Negative examples for mode shifting: real shapes with the defects samples show, so the
+descriptor learns to rate them below the real ones (negative data augmentation, Sinha et al.
+2021). A descriptor whose first layer has a large stride barely sees a stray voxel or a
+one-voxel break in a leg; these examples put exactly those in front of it.
+
+Pure jax functions of a PRNG key (a training step derives the same examples on resume).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gvoxel.core import draws
+from gvoxel.errors import ConfigError
+
+
+def check(weight: float, rate: float):
+    if not 0.0 <= float(weight) < 1.0:
+        raise ConfigError(f"optim.negatives must be in [0, 1), got {weight!r}")
+    if not 0.0 < float(rate) <= 1.0:
+        raise ConfigError(f"optim.negative_rate must be in (0, 1], got {rate!r}")
+
+
+def dilate(occupied: jax.Array, radius: int) -> jax.Array:
+    """(N, R, R, R) bool → the voxels within `radius` (Chebyshev distance) of an occupied
+    one."""
+    k = 2 * radius + 1
+    out = jax.lax.reduce_window(
+        occupied.astype(jnp.float32), 0.0, jax.lax.max, (1, k, k, k), (1, 1, 1, 1), "SAME"
+    )
+    return out > 0.5
+
+
+def speckle(rng, occupancy: jax.Array, rate: float) -> jax.Array:
+    """(N, R, R, R) occupancies in [0, 1] → the same shapes with about `rate`·(their voxel
+    count) flipped: half of them occupied voxels turned off (holes, broken thin parts), half
+    empty voxels within two of the surface turned on (stray voxels and bumps). Binary where
+    the input is."""
+    k_off, k_on = jax.random.split(rng)
+    occupied = occupancy > 0.5
+    shell = dilate(occupied, 2) & ~occupied
+    axes = (1, 2, 3)
+    n_occupied = jnp.sum(occupied, axes, keepdims=True)
+    n_shell = jnp.maximum(jnp.sum(shell, axes, keepdims=True), 1)
+    p_on = jnp.minimum(0.5 * rate * n_occupied / n_shell, 1.0)
+    off = occupied & (draws.uniform(k_off, occupancy.shape) < 0.5 * rate)
+    on = shell & (draws.uniform(k_on, occupancy.shape) < p_on)
+    return jnp.where(on, 1.0, jnp.where(off, 0.0, occupancy)).astype(occupancy.dtype)

@@ -1,0 +1,88 @@
+"""Negative examples: real shapes with stray voxels and holes, and their place in eq. (7)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from gvoxel.core import ebm, negatives
+from gvoxel.core.nets import Descriptor
+from gvoxel.errors import ConfigError
+from gvoxel.experiment import config as config_lib
+from gvoxel.variants import base
+
+
+def shapes(n=4, r=16):
+    """Boxes of different sizes: binary, away from the grid's border."""
+    x = np.zeros((n, r, r, r), np.float32)
+    for i in range(n):
+        x[i, 4 : 8 + i, 5:11, 4 : 6 + i] = 1.0
+    return jnp.asarray(x)
+
+
+def test_speckle_flips_about_rate_of_the_shape_and_only_near_it():
+    x = shapes()
+    near = np.asarray(negatives.dilate(x > 0.5, 2))
+    n, flips = float(np.sum(x)), []
+    for seed in range(8):
+        out = np.asarray(negatives.speckle(jax.random.PRNGKey(seed), x, 0.2))
+        assert set(np.unique(out)) <= {0.0, 1.0}
+        turned_on, turned_off = out > np.asarray(x), out < np.asarray(x)
+        assert not (turned_on & ~near).any()  # strays only within two voxels of the shape
+        assert not (turned_off & (np.asarray(x) < 0.5)).any()
+        flips.append((turned_off.sum() / n, turned_on.sum() / n))
+    off, on = np.mean(flips, axis=0)
+    assert 0.07 < off < 0.13 and 0.07 < on < 0.13  # each about rate/2 of the shape's voxels
+    again = negatives.speckle(jax.random.PRNGKey(7), x, 0.2)
+    np.testing.assert_array_equal(out, again)  # a function of the key
+
+
+def test_dilate_is_the_chebyshev_ball():
+    x = np.zeros((1, 9, 9, 9), bool)
+    x[0, 4, 4, 4] = True
+    ball = np.asarray(negatives.dilate(jnp.asarray(x), 2))
+    expected = np.zeros_like(x)
+    expected[0, 2:7, 2:7, 2:7] = True
+    np.testing.assert_array_equal(ball, expected)
+
+
+def model(weight):
+    sampler = ebm.SamplerSettings(3, 0.1, 1.0, -1, False, True, 1.0, 0.5, 0, 0.0, 0)
+    net = Descriptor(layers=((4, 3, 2),), init_std=0.0)
+    learning = ebm.LearningSettings(negatives=weight)
+    return ebm.EnergyModel(net, sampler, optax.adam(0.01), 8, learning)
+
+
+def test_negatives_take_their_share_of_the_synthesized_weight():
+    k = jax.random.split(jax.random.PRNGKey(1), 3)
+    obs, syn, neg = (jax.random.normal(key, (4, 8, 8, 8)) for key in k)
+    m = model(0.3)
+    params = m.init(jax.random.PRNGKey(2))["params"]
+    grad = jax.grad(lambda p: m.loss(p, obs, syn, negative=neg)[0])(params)
+
+    def expected(p):
+        f = lambda y: jnp.mean(m.descriptor_fn(p, y))  # noqa: E731
+        return 0.7 * f(syn) + 0.3 * f(neg) - f(obs)
+
+    for a, b in zip(jax.tree.leaves(grad), jax.tree.leaves(jax.grad(expected)(params))):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+    _, _, metrics = m.mode_shifting(m.init(jax.random.PRNGKey(2)), obs, syn, negative=neg)
+    assert "f_neg" in metrics
+
+
+def test_negative_examples_are_speckled_observed_shapes_in_the_descriptor_domain():
+    x = shapes(r=8)
+    mean = jnp.mean(x, axis=0)
+    rng = jax.random.PRNGKey(3)
+    assert model(0.0).negative_examples(rng, x - mean, mean) is None
+    neg = model(0.5).negative_examples(rng, x - mean, mean)
+    np.testing.assert_allclose(neg + mean, negatives.speckle(rng, x, 0.05), atol=1e-6)
+
+
+@pytest.mark.parametrize("key,value", [("negatives", 1.0), ("negatives", -0.1),
+                                       ("negative_rate", 0.0)])  # fmt: skip
+def test_bad_negative_settings_are_config_errors(key, value):
+    c = config_lib.load("configs/synthesis.py:smoke", **{f"optim.{key}": value})
+    with pytest.raises(ConfigError, match=f"optim.{key}"):
+        base.learning_settings(c)
