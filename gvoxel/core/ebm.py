@@ -144,11 +144,13 @@ class EnergyModel:
 
     def negative_examples(self, rng, observed, data_mean):
         """Negatives for `mode_shifting` from the (mean-removed) observed shapes: each with
-        stray voxels and holes (`negatives.speckle`); None when `learning.negatives` is 0."""
+        stray voxels and holes (`negatives.speckle`) and one plane emptied (`negatives.cut`);
+        None when `learning.negatives` is 0."""
         if not self.learning.negatives:
             return None
-        corrupted = negatives.speckle(rng, observed + data_mean, self.learning.negative_rate)
-        return corrupted - data_mean
+        k_speckle, k_cut = jax.random.split(rng)
+        corrupted = negatives.speckle(k_speckle, observed + data_mean, self.learning.negative_rate)
+        return negatives.cut(k_cut, corrupted) - data_mean
 
     def loss(self, params, observed, synthesized, level=None, weight=None, negative=None):
         """The θ-loss: eq. (7)'s mean f(synthesized) − mean f(observed), plus

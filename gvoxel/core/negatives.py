@@ -32,6 +32,28 @@ def dilate(occupied: jax.Array, radius: int) -> jax.Array:
     return out > 0.5
 
 
+def cut(rng, occupancy: jax.Array) -> jax.Array:
+    """(N, R, R, R) → each shape with one grid plane through it emptied: a one-voxel break
+    across every thin part the plane crosses (legs under a seat, a back's posts). The plane
+    is normal to a random axis and passes through a random occupied voxel."""
+    k_voxel, k_axis = jax.random.split(rng)
+    n, r = occupancy.shape[0], occupancy.shape[1]
+    flat = occupancy.reshape(n, -1) > 0.5
+    # a random occupied voxel (the first voxel when the shape is empty)
+    pick = jnp.argmax(jnp.where(flat, draws.uniform(k_voxel, flat.shape), -1.0), axis=1)
+    where = jnp.stack(jnp.unravel_index(pick, (r, r, r)), axis=1)  # (N, 3)
+    axis = jax.random.randint(k_axis, (n,), 0, 3)
+    at = jnp.take_along_axis(where, axis[:, None], axis=1)[:, 0]
+    grid = jnp.arange(r)
+    planes = jnp.stack([
+        jnp.broadcast_to(grid[:, None, None], (r, r, r)),
+        jnp.broadcast_to(grid[None, :, None], (r, r, r)),
+        jnp.broadcast_to(grid[None, None, :], (r, r, r)),
+    ])  # (3, R, R, R): each voxel's coordinate along each axis
+    emptied = planes[axis] == at[:, None, None, None]
+    return jnp.where(emptied, 0.0, occupancy).astype(occupancy.dtype)
+
+
 def speckle(rng, occupancy: jax.Array, rate: float) -> jax.Array:
     """(N, R, R, R) occupancies in [0, 1] → the same shapes with about `rate`·(their voxel
     count) flipped: half of them occupied voxels turned off (holes, broken thin parts), half

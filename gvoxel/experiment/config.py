@@ -105,8 +105,8 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.optim.decay = "none"  # learning rate: "none" (constant) or "cosine" to 0 at num_iters
     c.optim.energy_penalty = 0.0  # α: α·(f_obs² + f_syn²) added to the θ-loss
     c.optim.ema = 0.0  # decay of a moving average of θ that draws and completions use (0 = none)
-    # λ: negatives (observed shapes with stray voxels and holes) take this share of the
-    # synthesized examples' weight in eq. (7) (cooperative, synthesis); 0 = none
+    # λ: negatives (observed shapes with stray voxels, holes and one plane emptied) take
+    # this share of the synthesized examples' weight in eq. (7) (cooperative, synthesis)
     c.optim.negatives = 0.0
     c.optim.negative_rate = 0.05  # voxels flipped in a negative, per voxel of the shape
 

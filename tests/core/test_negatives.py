@@ -38,6 +38,21 @@ def test_speckle_flips_about_rate_of_the_shape_and_only_near_it():
     np.testing.assert_array_equal(out, again)  # a function of the key
 
 
+def test_cut_empties_one_grid_plane_through_each_shape():
+    x = np.asarray(shapes())
+    for seed in range(4):
+        out = np.asarray(negatives.cut(jax.random.PRNGKey(seed), jnp.asarray(x)))
+        for before, after in zip(x, out):
+            removed = before > after
+            assert removed.any() and not (after > before).any()
+            # all removed voxels lie in one plane normal to one axis, and that plane is empty
+            planes = [np.unique(np.nonzero(removed)[a]) for a in range(3)]
+            axis = next(a for a in range(3) if len(planes[a]) == 1)
+            at = planes[axis][0]
+            assert not np.take(after, at, axis=axis).any()
+            np.testing.assert_array_equal(np.delete(after, at, axis), np.delete(before, at, axis))
+
+
 def test_dilate_is_the_chebyshev_ball():
     x = np.zeros((1, 9, 9, 9), bool)
     x[0, 4, 4, 4] = True
@@ -77,7 +92,9 @@ def test_negative_examples_are_speckled_observed_shapes_in_the_descriptor_domain
     rng = jax.random.PRNGKey(3)
     assert model(0.0).negative_examples(rng, x - mean, mean) is None
     neg = model(0.5).negative_examples(rng, x - mean, mean)
-    np.testing.assert_allclose(neg + mean, negatives.speckle(rng, x, 0.05), atol=1e-6)
+    k_speckle, k_cut = jax.random.split(rng)
+    expected = negatives.cut(k_cut, negatives.speckle(k_speckle, x, 0.05))
+    np.testing.assert_allclose(neg + mean, expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("key,value", [("negatives", 1.0), ("negatives", -0.1),
