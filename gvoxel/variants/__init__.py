@@ -28,9 +28,18 @@ def _module(name):
     return importlib.import_module(REGISTRY[name][0])
 
 
+# variants whose train step builds negative examples (optim.negatives)
+NEGATIVES = ("synthesis", "cooperative")
+
+
 def get(config, data_info):
     """Builds the variant named by `config.variant`."""
     cls = getattr(_module(config.variant), REGISTRY[config.variant][1])
+    if float(config.optim.get("negatives", 0.0)) and config.variant not in NEGATIVES:
+        raise ConfigError(
+            f"optim.negatives is used by the {' and '.join(NEGATIVES)} variants, not by "
+            f"{config.variant}"
+        )
     return cls.from_config(config, data_info)
 
 

@@ -6,11 +6,13 @@ import numpy as np
 import optax
 import pytest
 
+from gvoxel import variants
 from gvoxel.core import ebm, negatives
 from gvoxel.core.nets import Descriptor
 from gvoxel.errors import ConfigError
 from gvoxel.experiment import config as config_lib
 from gvoxel.variants import base
+from tests import helpers
 
 
 def shapes(n=4, r=16):
@@ -103,3 +105,11 @@ def test_bad_negative_settings_are_config_errors(key, value):
     c = config_lib.load("configs/synthesis.py:smoke", **{f"optim.{key}": value})
     with pytest.raises(ConfigError, match=f"optim.{key}"):
         base.learning_settings(c)
+
+
+def test_negatives_on_a_variant_that_does_not_use_them_is_a_config_error():
+    c = config_lib.load("configs/recovery.py:smoke", **{"optim.negatives": 0.2})
+    with pytest.raises(ConfigError, match="optim.negatives is used by"):
+        variants.get(c, helpers.data_info(c))
+    c = config_lib.load("configs/cooperative.py:smoke", **{"optim.negatives": 0.2})
+    assert variants.get(c, helpers.data_info(c)).model.learning.negatives == 0.2
