@@ -44,7 +44,7 @@ def conv_transpose3d(x: jax.Array, kernel: jax.Array, stride: int, impl: str = "
 
 
 class Generator(nn.Module):
-    """g(Z): (N, latent_dim) → (N, R, R, R) in [−1, 1].
+    """g(Z): (N, latent_dim) → (N, R, R, R) in [−1, 1] (`logits`: the output before tanh).
 
     `channels` are the hidden widths (the fc output has channels[0]); a last 1-channel
     transposed conv follows, so len(upsample) == len(channels) + 1.
@@ -59,7 +59,7 @@ class Generator(nn.Module):
     conv_impl: str = "auto"
 
     @nn.compact
-    def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
+    def __call__(self, z: jax.Array, train: bool = True, logits: bool = False) -> jax.Array:
         b = base_size(self.resolution, self.upsample)
         init = draws.flat_init(nn.initializers.normal(self.init_std))
         norm = lambda name: nn.BatchNorm(  # noqa: E731
@@ -75,7 +75,7 @@ class Generator(nn.Module):
             h = conv_transpose3d(h, kernel, s, self.conv_impl) + bias
             if i < len(widths) - 1:
                 h = nn.relu(norm(f"deconv{i}_bn")(h))
-        return jnp.tanh(h[..., 0])
+        return h[..., 0] if logits else jnp.tanh(h[..., 0])
 
 
 def check(resolution: int, channels, upsample, kernel: int) -> None:

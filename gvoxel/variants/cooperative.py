@@ -39,6 +39,10 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     g.init_std = 0.02
     g.output_noise = 0.0  # std of the noise added to g(Z) before the Langevin revision
     g.sigma = 0.3  # σ of Y = g(Z) + ε in eq. (17)
+    # "gaussian": eq. (17), ‖Ỹ − g(Z)‖²/(2σ²) through g's tanh; "bernoulli": the same
+    # residual applied to g's pre-tanh output (the binary cross-entropy's gradient over σ²),
+    # so a voxel saturated at −1 still feels a revision that turns it on
+    g.likelihood = "gaussian"
     g.optimizer = "adam"  # or "sgd": eq. (17) as written, a step that scales with the revision
     g.steps = 1  # regression steps on each iteration's (Z, Ỹ) pairs; the paper takes one
     g.warmup = 0  # iterations that train the descriptor only (g frozen at its init)
@@ -91,6 +95,7 @@ class Cooperative:
     regress_steps: int = 1
     infer_steps: int = 0
     infer_step_size: float = 0.1
+    bernoulli: bool = False  # generator.likelihood: regress g's pre-tanh output
     # chains: the last revisions Ỹ (so gvoxel sample --init=chains continues them);
     # generated: the g(Z) they started from. Both per chain, split over devices.
     sharded_keys = ("chains", "generated")
@@ -118,6 +123,10 @@ class Cooperative:
             raise ConfigError(
                 f"generator.steps must be >= 1 and generator.warmup >= 0, got {g.steps} and "
                 f"{g.warmup}"
+            )
+        if g.get("likelihood", "gaussian") not in ("gaussian", "bernoulli"):
+            raise ConfigError(
+                f"generator.likelihood must be 'gaussian' or 'bernoulli', got {g.likelihood!r}"
             )
         if g.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"generator.optimizer must be 'adam' or 'sgd', got {g.optimizer!r}")
@@ -151,6 +160,7 @@ class Cooperative:
             regress_steps=int(g.steps),
             infer_steps=int(g.infer_steps),
             infer_step_size=float(g.infer_step_size),
+            bernoulli=g.get("likelihood", "gaussian") == "bernoulli",
         )
 
     # -- pure functions -------------------------------------------------------------------
@@ -202,15 +212,22 @@ class Cooperative:
         z = self.latents(k_z, self.num_chains)
 
         def forward(gen_params, batch_stats, z=z):
+            # g(Z), or (Bernoulli) its pre-tanh output, which the regression's residual then
+            # moves directly
             variables = {"params": gen_params, "batch_stats": batch_stats}
-            y, new = self.generator.apply(variables, z, train=True, mutable=["batch_stats"])
-            return y, new["batch_stats"]
+            out, new = self.generator.apply(
+                variables, z, train=True, logits=self.bernoulli, mutable=["batch_stats"]
+            )
+            return out, new["batch_stats"]
+
+        squash = jnp.tanh if self.bernoulli else (lambda out: out)
 
         # One forward pass of g serves the chains' start and α's first gradient (vjp), unless
         # Z is inferred (below).
-        y_gen, gen_vjp, batch_stats = jax.vjp(
+        out, gen_vjp, batch_stats = jax.vjp(
             lambda p: forward(p, state["gen_batch_stats"]), state["gen_params"], has_aux=True
         )
+        y_gen = squash(out)
         y_hat = y_gen + self.output_noise * draws.normal(k_eps, y_gen.shape)
 
         # Mode seeking: the descriptor revises Ŷ; no gradient of θ or α flows through it.
@@ -245,11 +262,12 @@ class Cooperative:
             # Z̃ that explains Ỹ under g: the pairs (Z̃, Ỹ) are what g can learn from when a
             # revision moved g(Z) far, to a shape g maps from another Z
             z_fit = self.infer(state, jax.random.fold_in(k_lang, 1), z, target)
-            y_fit, gen_vjp, batch_stats = jax.vjp(
+            out, gen_vjp, batch_stats = jax.vjp(
                 lambda p: forward(p, state["gen_batch_stats"], z_fit),
                 state["gen_params"],
                 has_aux=True,
             )
+            y_fit = squash(out)
         else:
             z_fit, y_fit = z, y_gen
         gen_params, gen_opt_state, gen_grads = regress(
@@ -259,8 +277,8 @@ class Cooperative:
         def again(carry, _):
             # more steps on the same pairs, so g keeps up with what the revisions teach
             gen_params, gen_opt_state, stats = carry
-            y, vjp, stats = jax.vjp(lambda p: forward(p, stats, z_fit), gen_params, has_aux=True)
-            return regress(gen_params, gen_opt_state, vjp, y)[:2] + (stats,), None
+            out, vjp, stats = jax.vjp(lambda p: forward(p, stats, z_fit), gen_params, has_aux=True)
+            return regress(gen_params, gen_opt_state, vjp, squash(out))[:2] + (stats,), None
 
         if self.regress_steps > 1:
             (gen_params, gen_opt_state, batch_stats), _ = jax.lax.scan(

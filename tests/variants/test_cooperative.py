@@ -138,6 +138,40 @@ def test_generator_regresses_on_revisions_clipped_to_its_range():
     np.testing.assert_allclose(metrics["gen_loss"], want, rtol=1e-5)
 
 
+def test_bernoulli_likelihood_moves_voxels_saturated_at_minus_one():
+    """generator.likelihood=bernoulli applies the residual Ỹ − g(Z) to g's pre-tanh output:
+    where g is saturated at −1, eq. (17)'s gradient through tanh is exactly 0, the
+    Bernoulli one is not. Unsaturated, both point the same way."""
+
+    def first_gen_grad(likelihood, bias):
+        cfg = coop_config(**{"generator.likelihood": likelihood})
+        exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
+        state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
+        last = max(k for k in state["gen_params"] if k.startswith("deconv") and "bias" in k)
+        state["gen_params"] = dict(state["gen_params"], **{last: state["gen_params"][last] + bias})
+        batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
+        return float(jax.jit(exp.variant.train_step)(state, batch)[1]["gen_grad_norm"])
+
+    assert first_gen_grad("gaussian", -50.0) == 0.0
+    assert first_gen_grad("bernoulli", -50.0) > 0.0
+    assert first_gen_grad("gaussian", 0.0) > 0.0
+    g = DataInfo(16, 16, 4)
+    v = run_lib.Experiment(coop_config(**{"generator.likelihood": "bernoulli"}), g, 1).variant
+    assert v.bernoulli and not run_lib.Experiment(coop_config(), g, 1).variant.bernoulli
+    with pytest.raises(ConfigError, match="generator.likelihood must be"):
+        run_lib.Experiment(coop_config(**{"generator.likelihood": "binary"}), g, 1)
+
+
+def test_generator_logits_are_its_output_before_tanh():
+    exp = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1)
+    state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
+    variables = {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]}
+    z = exp.variant.latents(jax.random.PRNGKey(0), 3)
+    y = exp.variant.generator.apply(variables, z, train=False)
+    h = exp.variant.generator.apply(variables, z, train=False, logits=True)
+    np.testing.assert_array_equal(y, jnp.tanh(h))
+
+
 def _first_iteration(**overrides):
     """One training step of the smoke generator; returns the variant, both states and the
     regression loss of g before and after it on that step's own (Z, Ỹ) pairs."""
