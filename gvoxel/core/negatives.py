@@ -12,14 +12,6 @@ import jax
 import jax.numpy as jnp
 
 from gvoxel.core import draws
-from gvoxel.errors import ConfigError
-
-
-def check(weight: float, rate: float):
-    if not 0.0 <= float(weight) < 1.0:
-        raise ConfigError(f"optim.negatives must be in [0, 1), got {weight!r}")
-    if not 0.0 < float(rate) <= 1.0:
-        raise ConfigError(f"optim.negative_rate must be in (0, 1], got {rate!r}")
 
 
 def dilate(occupied: jax.Array, radius: int) -> jax.Array:
@@ -44,13 +36,8 @@ def cut(rng, occupancy: jax.Array) -> jax.Array:
     where = jnp.stack(jnp.unravel_index(pick, (r, r, r)), axis=1)  # (N, 3)
     axis = jax.random.randint(k_axis, (n,), 0, 3)
     at = jnp.take_along_axis(where, axis[:, None], axis=1)[:, 0]
-    grid = jnp.arange(r)
-    planes = jnp.stack([
-        jnp.broadcast_to(grid[:, None, None], (r, r, r)),
-        jnp.broadcast_to(grid[None, :, None], (r, r, r)),
-        jnp.broadcast_to(grid[None, None, :], (r, r, r)),
-    ])  # (3, R, R, R): each voxel's coordinate along each axis
-    emptied = planes[axis] == at[:, None, None, None]
+    coords = jnp.indices((r, r, r))  # (3, R, R, R): each voxel's coordinate per axis
+    emptied = coords[axis] == at[:, None, None, None]
     return jnp.where(emptied, 0.0, occupancy).astype(occupancy.dtype)
 
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import jax.numpy as jnp
 import optax
 
-from gvoxel.core import ebm, negatives, nets
+from gvoxel.core import ebm, nets
 from gvoxel.errors import ConfigError
 
 State = dict[str, Any]
@@ -184,7 +184,11 @@ def learning_settings(config) -> ebm.LearningSettings:
     if not 0 <= shift <= 4:
         raise ConfigError(f"data.shift must be 0 to 4 voxels, got {shift}")
     weight, rate = float(o.get("negatives", 0.0)), float(o.get("negative_rate", 0.05))
-    negatives.check(weight, rate)
+    if not 0.0 <= weight < 1.0 or not 0.0 < rate <= 1.0:
+        raise ConfigError(
+            f"optim.negatives must be in [0, 1) and optim.negative_rate in (0, 1]; got "
+            f"{weight} and {rate}"
+        )
     return ebm.LearningSettings(alpha, ema, axis, turn, shift, weight, rate)
 
 

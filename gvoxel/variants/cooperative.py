@@ -124,9 +124,10 @@ class Cooperative:
                 f"generator.steps must be >= 1 and generator.warmup >= 0, got {g.steps} and "
                 f"{g.warmup}"
             )
-        if g.get("likelihood", "gaussian") not in ("gaussian", "bernoulli"):
+        likelihood = g.get("likelihood", "gaussian")  # runs saved before the key: eq. (17)
+        if likelihood not in ("gaussian", "bernoulli"):
             raise ConfigError(
-                f"generator.likelihood must be 'gaussian' or 'bernoulli', got {g.likelihood!r}"
+                f"generator.likelihood must be 'gaussian' or 'bernoulli', got {likelihood!r}"
             )
         if g.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"generator.optimizer must be 'adam' or 'sgd', got {g.optimizer!r}")
@@ -160,7 +161,7 @@ class Cooperative:
             regress_steps=int(g.steps),
             infer_steps=int(g.infer_steps),
             infer_step_size=float(g.infer_step_size),
-            bernoulli=g.get("likelihood", "gaussian") == "bernoulli",
+            bernoulli=likelihood == "bernoulli",
         )
 
     # -- pure functions -------------------------------------------------------------------
