@@ -70,7 +70,10 @@ def choose_impl(n: int, cin: int, cout: int, k: int, stride: int, backend: str) 
     the numbers are in docs/performance.md).
 
     * Not CPU: "xla" (cuDNN etc. differentiate strided convs fine; FFT gains nothing there).
-    * CPU, stride 1, k <= stride (no overlapping taps) or k == 1: "xla" (no dilation problem).
+    * CPU, stride 1, or k <= stride (no overlapping taps): "xla" (no dilation problem). A
+      stride-1 layer with k > 1 can run faster on "fft" (`model.conv_impl=fft`; see
+      docs/performance.md); the rule is not changed for it, as it would change the numerics
+      of shipped nets with such layers.
     * CPU, strided, k > stride: a spectral path. "fft" beat "xla" on the big-kernel layers,
       by more where `fft_gain` is larger; small layers were as fast either way alone, but a
       net mixing "xla" and "fft" layers in one Langevin scan ran many times slower than

@@ -39,6 +39,7 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     g.init_std = 0.02
     g.output_noise = 0.0  # std of the noise added to g(Z) before the Langevin revision
     g.sigma = 0.3  # σ of Y = g(Z) + ε in eq. (17)
+    g.ema = 0.0  # decay of a moving average of α that g's draws use (0 = none)
     # "gaussian": eq. (17), ‖Ỹ − g(Z)‖²/(2σ²) through g's tanh; "bernoulli": the same
     # residual applied to g's pre-tanh output (the binary cross-entropy's gradient over σ²),
     # so a voxel saturated at −1 still feels a revision that turns it on
@@ -96,6 +97,7 @@ class Cooperative:
     infer_steps: int = 0
     infer_step_size: float = 0.1
     bernoulli: bool = False  # generator.likelihood: regress g's pre-tanh output
+    gen_ema: float = 0.0  # generator.ema: decay of the moving average of α that draws use
     # chains: the last revisions Ỹ (so gvoxel sample --init=chains continues them);
     # generated: the g(Z) they started from. Both per chain, split over devices.
     sharded_keys = ("chains", "generated")
@@ -119,6 +121,9 @@ class Cooperative:
                 f"generator.infer_steps must be >= 0 and generator.infer_step_size > 0, got "
                 f"{g.infer_steps} and {g.infer_step_size}"
             )
+        gen_ema = float(g.get("ema", 0.0))  # runs saved before the key: none
+        if not 0.0 <= gen_ema < 1.0:
+            raise ConfigError(f"generator.ema must be in [0, 1), got {g.ema}")
         if int(g.steps) < 1 or int(g.warmup) < 0:
             raise ConfigError(
                 f"generator.steps must be >= 1 and generator.warmup >= 0, got {g.steps} and "
@@ -162,6 +167,7 @@ class Cooperative:
             infer_steps=int(g.infer_steps),
             infer_step_size=float(g.infer_step_size),
             bernoulli=likelihood == "bernoulli",
+            gen_ema=gen_ema,
         )
 
     # -- pure functions -------------------------------------------------------------------
@@ -170,9 +176,11 @@ class Cooperative:
         return jax.random.normal(rng, (n, self.latent_dim))
 
     def generate(self, state, z):
-        """One forward pass of g in inference mode (running batch-norm statistics): each
-        shape depends on its own Z only. Returns Y in [−1, 1]."""
-        variables = {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]}
+        """One forward pass of g in inference mode (running batch-norm statistics), by α's
+        moving average when one is kept: each shape depends on its own Z only. Returns Y in
+        [−1, 1]."""
+        params = state.get("gen_ema_params", state["gen_params"])
+        variables = {"params": params, "batch_stats": state["gen_batch_stats"]}
         return self.generator.apply(variables, z, train=False)
 
     @staticmethod
@@ -202,6 +210,8 @@ class Cooperative:
             "rng": rng,
             "data_mean": jnp.asarray(data_mean, jnp.float32),
         }
+        if self.gen_ema:
+            state["gen_ema_params"] = variables["params"]
         y = self.generate(state, self.latents(k_z, self.num_chains))
         return dict(state, chains=y, generated=y)
 
@@ -238,9 +248,7 @@ class Cooperative:
         revised = jax.lax.stop_gradient(revised)
 
         # Mode shifting, eq. (7): the revisions are the synthesized examples.
-        negative = m.negative_examples(
-            jax.random.fold_in(k_eps, 8), observed, state["data_mean"]
-        )
+        negative = m.negative_examples(jax.random.fold_in(k_eps, 8), observed, state["data_mean"])
         learner, _, metrics = m.mode_shifting(
             m.learner(state), observed, self.to_descriptor(state, revised), negative=negative
         )
@@ -302,6 +310,12 @@ class Cooperative:
         })  # fmt: skip
         if self.infer_steps:  # ‖Ỹ − g(Z̃)‖: how much of the revision the inferred Z̃ explains
             metrics["revision_inferred"] = jnp.mean(jnp.sqrt(energy.sum_sq(target - y_fit)))
+        if self.gen_ema:
+            d = self.gen_ema
+            gen_ema_params = jax.tree.map(
+                lambda e, p: d * e + (1.0 - d) * p, state["gen_ema_params"], gen_params
+            )
+            learner = dict(learner, gen_ema_params=gen_ema_params)
         new_state = dict(
             state,
             **learner,

@@ -279,19 +279,51 @@ def test_latent_inference_finds_a_z_that_explains_the_revision():
     assert float(metrics["revision_inferred"]) < float(metrics["revision"])
 
 
+def test_generator_moving_average_follows_its_formula_and_draws_use_it(assert_states_equal):
+    """generator.ema = d: after each step ᾱ ← d·ᾱ + (1 − d)·α (α the updated generator), and
+    g's one-pass draws (gvoxel generate / sample) use ᾱ; training itself uses α."""
+    cfg = coop_config(**{"generator.ema": 0.75})
+    exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
+    state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
+    assert_states_equal(state["gen_ema_params"], state["gen_params"])
+    batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
+    new, _ = jax.jit(exp.variant.train_step)(state, batch)
+    expected = jax.tree.map(
+        lambda e, p: 0.75 * e + 0.25 * p, state["gen_ema_params"], new["gen_params"]
+    )
+    for got, want in zip(jax.tree.leaves(new["gen_ema_params"]), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    fc = new["gen_ema_params"]["fc"]["kernel"], new["gen_params"]["fc"]["kernel"]
+    assert not np.array_equal(*fc)
+    # the same step without the average trains α identically
+    plain = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1)
+    plain_new, _ = jax.jit(plain.variant.train_step)(
+        {k: v for k, v in state.items() if k != "gen_ema_params"}, batch
+    )
+    assert_states_equal(plain_new["gen_params"], new["gen_params"])
+    z = exp.variant.latents(jax.random.PRNGKey(1), 3)
+    swapped = dict(new, gen_params=new["gen_ema_params"])
+    del swapped["gen_ema_params"]
+    np.testing.assert_array_equal(exp.variant.generate(new, z), exp.variant.generate(swapped, z))
+    with pytest.raises(ConfigError, match="generator.ema must be"):
+        run_lib.Experiment(coop_config(**{"generator.ema": 1.0}), DataInfo(16, 16, 4), 1)
+
+
 def test_smoke_trains_resumes_bit_exactly_and_samples(trained_run, assert_states_equal, tmp_path):
-    full, part = trained_run("cooperative"), tmp_path / "part"
+    ema = {"generator.ema": 0.5}  # resumes with α's moving average too
+    full, part = trained_run("cooperative", **ema), tmp_path / "part"
     for name in ("samples", "generated"):
         assert os.path.exists(full / "samples" / f"iter_000004_{name}.png")
-    train.train_and_evaluate(coop_config(**{"train.num_iters": 2}), str(part))
-    train.train_and_evaluate(coop_config(), str(part))
+    train.train_and_evaluate(coop_config(**{"train.num_iters": 2}, **ema), str(part))
+    train.train_and_evaluate(coop_config(**ema), str(part))
     (step_a, a), (step_b, b) = final_state(full), final_state(part)
     assert step_a == step_b == 4
     assert_states_equal(a, b)
-    # Generator, batch statistics and both optimizers are in the checkpoint, and they moved.
-    exp = run_lib.Experiment(coop_config(), DataInfo(16, 14, 3), 1)
+    # Generator, its average, batch statistics and both optimizers are in the checkpoint,
+    # and they moved.
+    exp = run_lib.Experiment(coop_config(**ema), DataInfo(16, 14, 3), 1)
     init = exp.init_state(coop_config().seed, np.zeros((16,) * 3, np.float32))
-    for key in ("gen_params", "gen_batch_stats", "gen_opt_state", "params"):
+    for key in ("gen_params", "gen_ema_params", "gen_batch_stats", "gen_opt_state", "params"):
         moved = [
             not np.array_equal(np.asarray(x), np.asarray(y))
             for x, y in zip(jax.tree.leaves(a[key]), jax.tree.leaves(init[key]), strict=True)
