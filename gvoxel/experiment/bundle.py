@@ -25,6 +25,9 @@ FILES = ("model.json", "model.npz")
 # (re-initialised on load; sampling draws fresh chains).
 DROPPED = ("opt_state", "gen_opt_state", "chains", "coarse_chains", "inputs", "observed",
            "generated", "rng")  # fmt: skip
+# A bundle draws and never trains: where g's weights have a moving average (the weights g
+# draws with), the bundle stores the average as the weights, once.
+AVERAGED = {"gen_ema_params": "gen_params"}
 
 
 def is_bundle(source: str) -> bool:
@@ -51,6 +54,9 @@ def write(out: str, config_json: str, data_info: dict, step: int, state: dict) -
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     kept = {k: v for k, v in state.items() if k not in DROPPED}
+    for average, weights in AVERAGED.items():
+        if average in kept:
+            kept[weights] = kept.pop(average)
     arrays = {
         jax.tree_util.keystr(path): np.asarray(leaf)
         for path, leaf in jax.tree_util.tree_leaves_with_path(jax.device_get(kept))
@@ -88,4 +94,8 @@ def fill(state: dict, arrays: dict[str, np.ndarray]) -> dict:
         return jax.device_put(value.astype(leaf.dtype), leaf.sharding)
 
     kept = {k: v for k, v in state.items() if k not in DROPPED}
-    return dict(state, **jax.tree_util.tree_map_with_path(take, kept))
+    averaged = [(a, w) for a, w in AVERAGED.items() if kept.pop(a, None) is not None]
+    filled = jax.tree_util.tree_map_with_path(take, kept)
+    for average, weights in averaged:
+        filled[average] = filled[weights]
+    return dict(state, **filled)

@@ -310,15 +310,16 @@ class Cooperative:
         })  # fmt: skip
         if self.infer_steps:  # ‖Ỹ − g(Z̃)‖: how much of the revision the inferred Z̃ explains
             metrics["revision_inferred"] = jnp.mean(jnp.sqrt(energy.sum_sq(target - y_fit)))
+        average = {}  # α's moving average for draws; training uses α itself
         if self.gen_ema:
             d = self.gen_ema
-            gen_ema_params = jax.tree.map(
+            average["gen_ema_params"] = jax.tree.map(
                 lambda e, p: d * e + (1.0 - d) * p, state["gen_ema_params"], gen_params
             )
-            learner = dict(learner, gen_ema_params=gen_ema_params)
         new_state = dict(
             state,
             **learner,
+            **average,
             step=state["step"] + 1,
             gen_params=gen_params,
             gen_batch_stats=batch_stats,

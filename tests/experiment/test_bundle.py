@@ -40,6 +40,17 @@ def test_a_bundle_behaves_as_its_run(name, trained_run, tmp_path):
     assert not any(k.startswith(("['opt_state']", "['chains']")) for k in kept)  # params only
 
 
+def test_a_bundle_keeps_gs_moving_average_once_as_its_weights(trained_run, tmp_path):
+    run = trained_run("cooperative", **{"generator.ema": 0.5})
+    out = run_lib.export(str(run), str(tmp_path / "b"))
+    kept = np.load(tmp_path / "b" / "model.npz").files
+    assert any(k.startswith("['gen_params']") for k in kept)
+    assert not any(k.startswith("['gen_ema_params']") for k in kept)
+    np.testing.assert_array_equal(
+        outputs(gvoxel.load(str(run)), "cooperative"), outputs(gvoxel.load(out), "cooperative")
+    )
+
+
 def test_a_changed_bundle_is_refused(trained_run, tmp_path):
     out = tmp_path / "b"
     run_lib.export(str(trained_run("synthesis")), str(out))
@@ -73,4 +84,4 @@ def test_shipped_models_load_and_draw_from_any_command(run_cli, tmp_path):
 def test_bundle_file_sizes_keep_the_wheel_small():
     assert bundle.MODELS.is_dir()
     total = sum(p.stat().st_size for p in bundle.MODELS.rglob("*") if p.is_file())
-    assert total < 12e6  # six shipped models; the 32³ cooperative one keeps g and its average
+    assert total < 8e6
