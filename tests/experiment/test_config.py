@@ -110,11 +110,15 @@ def test_every_preset_builds_its_model(path, preset):
         assert_adam_follows(state["opt_state"], want)
         extra = {"ema_params"} if c.optim.ema else set()
         gen = {"gen_params", "gen_batch_stats", "gen_opt_state"}
+        if c.variant == "cooperative" and c.generator.ema:
+            gen.add("gen_ema_params")
         assert learned == {"params", "opt_state"} | extra | (
             gen if c.variant == "cooperative" else set()
         )
         if extra:
             assert shapes(state["ema_params"]) == want
+        if "gen_ema_params" in gen:
+            assert shapes(state["gen_ema_params"]) == shapes(state["gen_params"])
         if c.variant == "cooperative":  # g maps latents to grids at the data resolution
             z = jax.eval_shape(lambda key: model.latents(key, 3), jax.random.PRNGKey(0))
             assert z.shape == (3, c.generator.latent_dim)
