@@ -35,6 +35,10 @@ class TrainingDiverged(GVoxelError):
     pass
 
 
+class PeerLost(GVoxelError):
+    """A collective of a multi-process run failed: another process died mid-exchange."""
+
+
 def to_host(tree):
     """Global arrays as numpy on every process (each joins the gather when there are several)."""
     if jax.process_count() > 1:
@@ -126,6 +130,7 @@ def train_and_evaluate(
     # one process alone cannot stall on the others
     dog = watchdog.Watchdog(t.stall_timeout_s if jax.process_count() > 1 else 0)
     profile = Profile(os.path.join(workdir, "profile"), t.get("profile_steps", 0))
+    lost = False
     try:
         while True:
             exp = Experiment(
@@ -149,6 +154,16 @@ def train_and_evaluate(
                 return _loop(
                     exp, state, step, batches, mngr, writer, meta, workdir, stop, dog, profile
                 )
+            except jax.errors.JaxRuntimeError as e:
+                if jax.process_count() == 1:
+                    raise
+                lost = True  # waiting for the async save or a clean shutdown would hang
+                first = " ".join(str(e).split("\n")[0].split())[:200]
+                raise PeerLost(
+                    f"a collective failed ({first}): another process of this run has "
+                    f"probably died; the workdir's last checkpoint ({mngr.latest_step()}) "
+                    "is kept"
+                ) from None
             except _Diverged as d:
                 meta["guard_retries"] += 1
                 good = mngr.latest_step()
@@ -168,8 +183,9 @@ def train_and_evaluate(
     finally:
         dog.stop()
         profile.stop()  # also when the guard rolled back mid-trace
-        mngr.wait_until_finished()
-        mngr.close()
+        if not lost:
+            mngr.wait_until_finished()
+            mngr.close()
         writer.close()
         signal.signal(signal.SIGTERM, previous)
 

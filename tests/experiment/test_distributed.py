@@ -114,8 +114,11 @@ def test_checkpoint_of_two_processes_continues_in_one(runs, tmp_path):
     assert_close(state_a["chains"], state_b["chains"])
 
 
-def test_dead_process_ends_the_other(tmp_path):
-    """Killing process 1 mid-run ends process 0 with one error line, well before a hang."""
+@pytest.mark.parametrize("when", ["mid-run", "mid-save"])
+def test_dead_process_ends_the_other(tmp_path, when):
+    """Killing process 1 mid-run (process 0 then waits in a collective) or while a checkpoint
+    is being written (process 0's exchange then fails) ends process 0 with one error line,
+    well before a hang, and keeps the last finished checkpoint."""
     port, procs = free_port(), []
     for i in range(2):
         procs.append(subprocess.Popen(
@@ -132,6 +135,9 @@ def test_dead_process_ends_the_other(tmp_path):
         while not (tmp_path / "w" / "checkpoints" / "20").exists():
             assert time.time() < deadline and procs[0].poll() is None, "run did not start"
             time.sleep(0.5)
+        while when == "mid-save" and not list((tmp_path / "w" / "checkpoints").glob("40*")):
+            assert time.time() < deadline and procs[0].poll() is None, "no second checkpoint"
+            time.sleep(0.002)
         procs[1].send_signal(signal.SIGKILL)
         killed = time.time()
         _, err = procs[0].communicate(timeout=120)
