@@ -185,9 +185,8 @@ class EnergyModel:
         updates, opt_state = self.tx.update(grads, learner["opt_state"], params)
         new = dict(learner, params=optax.apply_updates(params, updates), opt_state=opt_state)
         if "ema_params" in learner:
-            d = self.learning.ema
-            new["ema_params"] = jax.tree.map(
-                lambda e, p: d * e + (1.0 - d) * p, learner["ema_params"], new["params"]
+            new["ema_params"] = moving_average(
+                learner["ema_params"], new["params"], self.learning.ema
             )
         metrics = {
             "loss": loss,
@@ -230,6 +229,13 @@ class EnergyModel:
 
 
 LEARNER_KEYS = ("params", "opt_state", "ema_params")
+
+
+def moving_average(average, params, decay: float):
+    """One step of an exponential moving average of a parameter tree: d·e + (1 − d)·p.
+    θ's average and the cooperative generator's share it (bit-identical to what saved runs
+    hold; optax.incremental_update orders the arithmetic differently)."""
+    return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, average, params)
 
 
 @functools.partial(jax.jit, static_argnums=0)

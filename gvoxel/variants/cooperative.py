@@ -312,9 +312,8 @@ class Cooperative:
             metrics["revision_inferred"] = jnp.mean(jnp.sqrt(energy.sum_sq(target - y_fit)))
         average = {}  # α's moving average for draws; training uses α itself
         if self.gen_ema:
-            d = self.gen_ema
-            average["gen_ema_params"] = jax.tree.map(
-                lambda e, p: d * e + (1.0 - d) * p, state["gen_ema_params"], gen_params
+            average["gen_ema_params"] = ebm.moving_average(
+                state["gen_ema_params"], gen_params, self.gen_ema
             )
         new_state = dict(
             state,
