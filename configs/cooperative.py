@@ -22,8 +22,9 @@ Presets:
   cpu32  the `cpu` settings on the chairs at 32³: descriptor 32@8³/4, 64@4³/2, fc, the
          generator's base grid 4³ instead of 2³; g draws with a moving average of its
          weights (decay 0.995; training unchanged); 2,500 iterations (~40 min on 2 cores;
-         4× not measured). Chairs with backs and four legs or a pedestal, some legs loose:
-         the best fresh 32³ chairs so far (docs/results.md); shipped as
+         run 4×: no rollback, 1-NNA better, more loose voxels, worse FID). Chairs with
+         backs and four legs or a pedestal, some legs loose: the best fresh 32³ chairs so
+         far (docs/results.md); shipped as
          bundled:chair_cooperative32. Unbounded at 32³ it drew thin seat-and-back silhouettes.
     python -m gvoxel.main --config=configs/cooperative.py:cpu32 --workdir=runs/coop_chair32
   smoke  seconds; for tests.
