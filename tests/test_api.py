@@ -18,6 +18,8 @@ def test_a_synthesis_model_samples_scores_and_draws(trained_run, tmp_path):
     a, b = m.sample(3, seed=1), m.sample(3, seed=1)
     assert a.shape == (3, 16, 16, 16) and a.dtype == np.float32
     np.testing.assert_array_equal(a, b)  # a seed fixes the draw
+    m.sample(3, seed=2)
+    assert m.exp.synthesize._cache_size() == 1  # repeated draws reuse one executable
     assert 0.0 <= a.min() and a.max() <= 1.0
     e = m.energy(a)
     assert e.shape == (3,) and np.isfinite(e).all()

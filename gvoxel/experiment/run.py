@@ -3,6 +3,7 @@ everything from a trained workdir (`load_experiment`); the descriptor warm start
 
 from __future__ import annotations
 
+import functools
 import os
 
 import jax
@@ -52,6 +53,12 @@ class Experiment:
         )
         self.abstract_state = checkpoint.abstract(abstract, self.state_sharding)
 
+    @functools.cached_property
+    def synthesize(self):
+        """The variant's fresh draw, jitted once per experiment (count and steps static), so
+        repeated draws (the Python API, the evaluators) reuse its executable."""
+        return jax.jit(self.variant.synthesize, static_argnums=(2, 3))
+
     def init_state(self, seed: int, data_mean):
         init = jax.jit(self.variant.init, out_shardings=self.state_sharding)
         return sharding.under_mesh(self.mesh, init)(
@@ -94,8 +101,7 @@ def draw(exp: Experiment, state, step: int, num: int, seed: int = 0, steps=None,
     default_steps, default_noise = draw_recipe(exp.config, step)
     steps = default_steps if steps is None else steps
     noise = default_noise if noise is None else noise
-    synth = jax.jit(exp.variant.synthesize, static_argnums=(2, 3))
-    return synth(state, jax.random.PRNGKey(seed), num, steps, noise), steps, noise
+    return exp.synthesize(state, jax.random.PRNGKey(seed), num, steps, noise), steps, noise
 
 
 def warm_start(exp: Experiment, state, workdir: str):

@@ -70,8 +70,9 @@ def test_generate_cli_samples_does_arithmetic_and_rejects_bad_input(trained_run,
         row = f["voxels"]
     assert row.shape == (1, 4, 16, 16, 16) and os.path.exists(out / "arithmetic.png")
     exp, state, _ = run_lib.load_experiment(str(smoke_run), num_devices=1)
-    want = exp.variant.postprocess(
-        state, exp.variant.generate(state, jnp.asarray(generate.arithmetic_latents(*z))[None])
+    v = exp.variant
+    want = jax.jit(lambda s, z: v.postprocess(s, v.generate(s, z)))(
+        state, jnp.asarray(generate.arithmetic_latents(*z))[None]
     )
     np.testing.assert_allclose(row[0, 3], np.asarray(want)[0], atol=1e-5)
 

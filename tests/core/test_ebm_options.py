@@ -29,12 +29,12 @@ def data(seed=0, n=4):
 
 def test_ema_follows_its_formula_and_is_what_fresh_draws_use():
     m = model(ema=0.9)
-    learner = m.init(jax.random.PRNGKey(0))
+    learner = jax.jit(m.init)(jax.random.PRNGKey(0))
     np.testing.assert_array_equal(
         learner["ema_params"]["fc_kernel"], learner["params"]["fc_kernel"]
     )
     obs, syn = data()
-    new, _, _ = m.mode_shifting(learner, obs, syn)
+    new, _, _ = jax.jit(m.mode_shifting)(learner, obs, syn)
     for e0, p1, e1 in zip(
         *(jax.tree.leaves(t) for t in (learner["ema_params"], new["params"], new["ema_params"]))
     ):

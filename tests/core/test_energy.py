@@ -18,12 +18,13 @@ def test_energy_gradient_is_y_over_s2_minus_df():
     net, params = tiny_net()
     fn = lambda p, y: net.apply({"params": p}, y)  # noqa: E731
     y = jax.random.normal(jax.random.PRNGKey(1), (3, 6, 6, 6))
-    e, g = energy.energy_and_grad(fn, params, y)
-    df = jax.grad(lambda y_: fn(params, y_).sum())(y)
+    e_and_g = jax.jit(lambda p, y: energy.energy_and_grad(fn, p, y))  # one compile, not per op
+    e, g = e_and_g(params, y)
+    df = jax.jit(jax.grad(lambda y_: fn(params, y_).sum()))(y)
     np.testing.assert_allclose(g, y / 0.25 - df, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(e, (y**2).sum((1, 2, 3)) / 0.5 - fn(params, y), rtol=1e-6)
     # Each chain's gradient depends only on that chain.
-    _, g1 = energy.energy_and_grad(fn, params, y[:1])
+    _, g1 = e_and_g(params, y[:1])
     np.testing.assert_allclose(g1, g[:1], rtol=1e-5, atol=1e-6)
 
 
@@ -32,9 +33,9 @@ def test_theta_gradient_is_eq7_difference_of_mean_df_dtheta():
     fn = lambda p, y: net.apply({"params": p}, y)  # noqa: E731
     obs = jax.random.uniform(jax.random.PRNGKey(2), (4, 6, 6, 6))
     syn = jax.random.normal(jax.random.PRNGKey(3), (5, 6, 6, 6))
-    grads = jax.grad(lambda p: energy.mode_shifting_loss(fn, p, obs, syn)[0])(params)
+    grads = jax.jit(jax.grad(lambda p: energy.mode_shifting_loss(fn, p, obs, syn)[0]))(params)
     # Direct: average the per-example ∂f/∂θ over each set.
-    per_example = jax.vmap(lambda y: jax.grad(lambda p: fn(p, y[None])[0])(params))
+    per_example = jax.jit(jax.vmap(lambda y: jax.grad(lambda p: fn(p, y[None])[0])(params)))
     d_obs = jax.tree.map(lambda g: g.mean(0), per_example(obs))
     d_syn = jax.tree.map(lambda g: g.mean(0), per_example(syn))
     want = jax.tree.map(lambda a, b: a - b, d_syn, d_obs)
@@ -58,7 +59,7 @@ def test_no_theta_gradient_flows_through_the_samples():
         syn = obs - 0.1 * jax.grad(lambda y: fn(params, y).sum())(obs)
         return energy.mode_shifting_loss(fn, p, obs, syn)[0]
 
-    a, b = jax.grad(loss_through_chain)(params), jax.grad(loss_fixed)(params)
+    a, b = jax.jit(jax.grad(loss_through_chain))(params), jax.jit(jax.grad(loss_fixed))(params)
     jax.tree.map(  # the same tree, every leaf close
         lambda x, y: np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-9),
         a,

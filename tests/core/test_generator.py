@@ -16,7 +16,7 @@ def test_transposed_conv_is_the_adjoint_of_the_strided_conv():
     x = jax.random.normal(k3, (2, 4, 4, 4, 5))
     for impl in ("xla", "fft"):
         lhs = jnp.vdot(conv3d(y, kernel, 2, impl="xla"), x)
-        up = gen.conv_transpose3d(x, kernel, 2, impl)
+        up = jax.jit(gen.conv_transpose3d, static_argnums=(2, 3))(x, kernel, 2, impl)
         assert up.shape == y.shape
         np.testing.assert_allclose(lhs, jnp.vdot(y, up), rtol=1e-4)
 
@@ -24,8 +24,8 @@ def test_transposed_conv_is_the_adjoint_of_the_strided_conv():
 def test_generator_maps_latents_to_grids_in_range():
     g = gen.Generator(resolution=16, channels=(8, 4, 4), upsample=(1, 2, 2, 2))
     z = jax.random.normal(jax.random.PRNGKey(0), (3, 10))
-    variables = g.init(jax.random.PRNGKey(1), z, train=False)
-    y, _ = g.apply(variables, z, train=True, mutable=["batch_stats"])
+    variables = jax.jit(lambda k, z: g.init(k, z, train=False))(jax.random.PRNGKey(1), z)
+    y, _ = jax.jit(lambda v, z: g.apply(v, z, train=True, mutable=["batch_stats"]))(variables, z)
     assert y.shape == (3, 16, 16, 16)
     assert float(jnp.max(jnp.abs(y))) <= 1.0
     assert float(jnp.std(y[0] - y[1])) > 0  # different Z, different shapes

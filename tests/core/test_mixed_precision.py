@@ -22,14 +22,14 @@ def test_bfloat16_energy_and_gradient_within_tolerance():
     f32 = nets.Descriptor(layers=layers, init_std=0.05)
     bf16 = nets.Descriptor(layers=layers, init_std=0.05, dtype=jnp.bfloat16)
     y = jax.random.uniform(jax.random.PRNGKey(0), (4, 16, 16, 16)) - 0.3
-    params = f32.init(jax.random.PRNGKey(1), y)["params"]
+    params = jax.jit(f32.init)(jax.random.PRNGKey(1), y)["params"]
     assert all(p.dtype == jnp.float32 for p in jax.tree.leaves(params))
 
     out = {}
     for name, net in (("f32", f32), ("bf16", bf16)):
         fn = lambda p, y_, net=net: net.apply({"params": p}, y_)  # noqa: E731
-        e, g = energy.energy_and_grad(fn, params, y)
-        out[name] = (fn(params, y), e, g)
+        e, g = jax.jit(lambda p, y_, fn=fn: energy.energy_and_grad(fn, p, y_))(params, y)
+        out[name] = (jax.jit(fn)(params, y), e, g)
         assert e.dtype == jnp.float32 and g.dtype == jnp.float32
 
     f_a, e_a, g_a = out["bf16"]

@@ -23,11 +23,17 @@ def coop_config(**overrides):
     return smoke_config("cooperative", **{"train.num_devices": 1, **overrides})
 
 
+def unit_config(**overrides):
+    """The smoke config on XLA's convolutions, which compile fastest: for checks of teaching
+    and of g, not of the convolution paths (tests/core/test_conv.py)."""
+    return coop_config(**{"model.conv_impl": "xla", **overrides})
+
+
 def test_generator_that_cannot_reach_the_resolution_is_a_config_error():
-    cfg = coop_config(**{"generator.upsample": (1, 2, 2, 3)})
+    cfg = unit_config(**{"generator.upsample": (1, 2, 2, 3)})
     with pytest.raises(ConfigError, match="does not divide the data resolution 16"):
         run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
-    cfg = coop_config(**{"generator.upsample": (2, 2, 2)})
+    cfg = unit_config(**{"generator.upsample": (2, 2, 2)})
     with pytest.raises(ConfigError, match="needs 4 positive factors"):
         run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
 
@@ -36,7 +42,7 @@ def test_generator_optimizer_sgd_steps_in_proportion_to_the_gradient():
     # eq. (17) as written: α moves by lr × the gradient, so step sizes differ as much as the
     # gradient's entries do; Adam's first step is lr × sign(gradient) for every entry
     def first_step(optimizer):
-        cfg = coop_config(**{"generator.optimizer": optimizer, "generator.lr": 1e-4})
+        cfg = unit_config(**{"generator.optimizer": optimizer, "generator.lr": 1e-4})
         exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
         state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
         batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
@@ -49,7 +55,7 @@ def test_generator_optimizer_sgd_steps_in_proportion_to_the_gradient():
     assert np.max(sgd) / np.median(sgd) > 3
     assert np.max(adam) / np.median(adam) < 1.5
     with pytest.raises(ConfigError, match="generator.optimizer must be 'adam' or 'sgd'"):
-        run_lib.Experiment(coop_config(**{"generator.optimizer": "sdg"}), DataInfo(16, 16, 4), 1)
+        run_lib.Experiment(unit_config(**{"generator.optimizer": "sdg"}), DataInfo(16, 16, 4), 1)
 
 
 def toy_data(n=32, r=8, seed=0):
@@ -66,7 +72,7 @@ def toy_data(n=32, r=8, seed=0):
 def test_mcmc_teaching_shrinks_the_revision():
     """‖Ỹ − g(Z)‖ falls as g learns where the descriptor's Langevin dynamics take its output
     (deterministic revision, so the distance is all teaching, no noise floor)."""
-    cfg = coop_config(
+    cfg = unit_config(
         **{
             "data.resolution": 8,
             "model.net": "8@3/2",
@@ -121,7 +127,7 @@ def test_generator_regresses_on_revisions_clipped_to_its_range():
         def refine(self, state, rng, y, num_steps, noise=True):
             return y - 10.0
 
-    cfg = coop_config()
+    cfg = unit_config()
     exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
     v = exp.variant
     pushed = PushedDown(**{f.name: getattr(v, f.name) for f in dataclasses.fields(v)})
@@ -144,7 +150,7 @@ def test_bernoulli_likelihood_moves_voxels_saturated_at_minus_one():
     Bernoulli one is not. Unsaturated, both point the same way."""
 
     def first_gen_grad(likelihood, bias):
-        cfg = coop_config(**{"generator.likelihood": likelihood})
+        cfg = unit_config(**{"generator.likelihood": likelihood})
         exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
         state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
         last = max(k for k in state["gen_params"] if k.startswith("deconv") and "bias" in k)
@@ -156,14 +162,14 @@ def test_bernoulli_likelihood_moves_voxels_saturated_at_minus_one():
     assert first_gen_grad("bernoulli", -50.0) > 0.0
     assert first_gen_grad("gaussian", 0.0) > 0.0
     g = DataInfo(16, 16, 4)
-    v = run_lib.Experiment(coop_config(**{"generator.likelihood": "bernoulli"}), g, 1).variant
-    assert v.bernoulli and not run_lib.Experiment(coop_config(), g, 1).variant.bernoulli
+    v = run_lib.Experiment(unit_config(**{"generator.likelihood": "bernoulli"}), g, 1).variant
+    assert v.bernoulli and not run_lib.Experiment(unit_config(), g, 1).variant.bernoulli
     with pytest.raises(ConfigError, match="generator.likelihood must be"):
-        run_lib.Experiment(coop_config(**{"generator.likelihood": "binary"}), g, 1)
+        run_lib.Experiment(unit_config(**{"generator.likelihood": "binary"}), g, 1)
 
 
 def test_generator_logits_are_its_output_before_tanh():
-    exp = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1)
+    exp = run_lib.Experiment(unit_config(), DataInfo(16, 16, 4), 1)
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
     variables = {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]}
     z = exp.variant.latents(jax.random.PRNGKey(0), 3)
@@ -175,7 +181,7 @@ def test_generator_logits_are_its_output_before_tanh():
 def _first_iteration(**overrides):
     """One training step of the smoke generator; returns the variant, both states and the
     regression loss of g before and after it on that step's own (Z, Ỹ) pairs."""
-    exp = run_lib.Experiment(coop_config(**overrides), DataInfo(16, 16, 4), 1)
+    exp = run_lib.Experiment(unit_config(**overrides), DataInfo(16, 16, 4), 1)
     v = exp.variant
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
     batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
@@ -200,15 +206,15 @@ def test_more_regression_steps_fit_the_revisions_closer():
     np.testing.assert_array_equal(one["chains"], three["chains"])
     assert after3 < after1 < before1, (before1, after1, after3)
     with pytest.raises(ConfigError, match="generator.steps must be >= 1"):
-        run_lib.Experiment(coop_config(**{"generator.steps": 0}), DataInfo(16, 16, 4), 1)
+        run_lib.Experiment(unit_config(**{"generator.steps": 0}), DataInfo(16, 16, 4), 1)
 
 
 def test_fresh_draws_end_with_the_descriptors_polish():
-    plain = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1).variant
+    plain = run_lib.Experiment(unit_config(), DataInfo(16, 16, 4), 1).variant
     v = run_lib.Experiment(
-        coop_config(**{"sampler.polish_steps": 4}), DataInfo(16, 16, 4), 1
+        unit_config(**{"sampler.polish_steps": 4}), DataInfo(16, 16, 4), 1
     ).variant
-    state = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1).init_state(
+    state = run_lib.Experiment(unit_config(), DataInfo(16, 16, 4), 1).init_state(
         0, np.full((16,) * 3, 0.1, np.float32)
     )
     rng = jax.random.PRNGKey(3)
@@ -225,8 +231,8 @@ def test_fresh_draws_end_with_the_descriptors_polish():
 
 
 def test_fresh_draws_revise_with_the_moving_average_of_theta_when_one_is_kept():
-    v = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1).variant
-    state = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1).init_state(
+    v = run_lib.Experiment(unit_config(), DataInfo(16, 16, 4), 1).variant
+    state = run_lib.Experiment(unit_config(), DataInfo(16, 16, 4), 1).init_state(
         0, np.full((16,) * 3, 0.1, np.float32)
     )
     zeroed = jax.tree.map(lambda p: p * 0.0, state["params"])
@@ -238,7 +244,7 @@ def test_fresh_draws_revise_with_the_moving_average_of_theta_when_one_is_kept():
 
 def test_generator_warmup_trains_the_descriptor_alone(assert_states_equal):
     exp = run_lib.Experiment(
-        coop_config(**{"generator.warmup": 1, "generator.steps": 2}), DataInfo(16, 16, 4), 1
+        unit_config(**{"generator.warmup": 1, "generator.steps": 2}), DataInfo(16, 16, 4), 1
     )
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
     batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
@@ -258,7 +264,7 @@ def test_generator_warmup_trains_the_descriptor_alone(assert_states_equal):
 def test_latent_inference_finds_a_z_that_explains_the_revision():
     """generator.infer_steps: Langevin on Z under Ỹ = g(Z) + ε moves Z towards one whose g(Z)
     is the revision; the regression then uses (Z̃, Ỹ)."""
-    cfg = coop_config(**{"generator.infer_steps": 30, "generator.infer_step_size": 0.05})
+    cfg = unit_config(**{"generator.infer_steps": 30, "generator.infer_step_size": 0.05})
     exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
     v = exp.variant
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
@@ -282,7 +288,7 @@ def test_latent_inference_finds_a_z_that_explains_the_revision():
 def test_generator_moving_average_follows_its_formula_and_draws_use_it(assert_states_equal):
     """generator.ema = d: after each step ᾱ ← d·ᾱ + (1 − d)·α (α the updated generator), and
     g's one-pass draws (gvoxel generate / sample) use ᾱ; training itself uses α."""
-    cfg = coop_config(**{"generator.ema": 0.75})
+    cfg = unit_config(**{"generator.ema": 0.75})
     exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
     assert_states_equal(state["gen_ema_params"], state["gen_params"])
@@ -296,7 +302,7 @@ def test_generator_moving_average_follows_its_formula_and_draws_use_it(assert_st
     fc = new["gen_ema_params"]["fc"]["kernel"], new["gen_params"]["fc"]["kernel"]
     assert not np.array_equal(*fc)
     # the same step without the average trains α identically
-    plain = run_lib.Experiment(coop_config(), DataInfo(16, 16, 4), 1)
+    plain = run_lib.Experiment(unit_config(), DataInfo(16, 16, 4), 1)
     plain_new, _ = jax.jit(plain.variant.train_step)(
         {k: v for k, v in state.items() if k != "gen_ema_params"}, batch
     )
@@ -306,7 +312,7 @@ def test_generator_moving_average_follows_its_formula_and_draws_use_it(assert_st
     del swapped["gen_ema_params"]
     np.testing.assert_array_equal(exp.variant.generate(new, z), exp.variant.generate(swapped, z))
     with pytest.raises(ConfigError, match="generator.ema must be"):
-        run_lib.Experiment(coop_config(**{"generator.ema": 1.0}), DataInfo(16, 16, 4), 1)
+        run_lib.Experiment(unit_config(**{"generator.ema": 1.0}), DataInfo(16, 16, 4), 1)
 
 
 def test_smoke_trains_resumes_bit_exactly_and_samples(trained_run, assert_states_equal, tmp_path):

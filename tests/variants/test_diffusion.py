@@ -41,14 +41,16 @@ def test_a_train_step_contrasts_the_scaled_x_t_with_its_recovery_from_x_next():
     levels and chains the step draws from its key (rebuilt here from the same keys)."""
     v, c = build()
     r = data_info(c).resolution
-    state = v.init(jax.random.PRNGKey(1), jnp.zeros((r,) * 3))
+    state = jax.jit(v.init)(jax.random.PRNGKey(1), jnp.zeros((r,) * 3))
     occ = (jax.random.uniform(jax.random.PRNGKey(2), (4, r, r, r)) > 0.7).astype(jnp.float32)
-    new, metrics = v.train_step(state, {"voxels": occ, "labels": jnp.zeros(4, jnp.int32)})
+    batch = {"voxels": occ, "labels": jnp.zeros(4, jnp.int32)}
+    new, metrics = jax.jit(v.train_step)(state, batch)
 
     _, k_level, k_pair, k_lang, _ = jax.random.split(state["rng"], 5)
     level = jax.random.randint(k_level, (4,), 0, v.levels)
     x_t, x_next = diffusion.diffuse_pair(k_pair, v.schedule, diffusion.to_signed(occ), level)
-    x_syn, y_syn = v.recover(state["params"], k_lang, x_next, level, c.sampler.steps)
+    recover = jax.jit(v.recover, static_argnums=4)
+    x_syn, y_syn = recover(state["params"], k_lang, x_next, level, c.sampler.steps)
     np.testing.assert_allclose(new["chains"], x_syn, atol=1e-6)
     np.testing.assert_array_equal(new["chain_levels"], level)
     scale = jnp.asarray(v.schedule.scale)[level].reshape(-1, 1, 1, 1)
@@ -57,8 +59,9 @@ def test_a_train_step_contrasts_the_scaled_x_t_with_its_recovery_from_x_next():
     w = jnp.asarray(v.schedule.weight)[level]
     f = lambda p, y: v.model.descriptor_fn(p, y, level)  # noqa: E731
     loss = lambda p: jnp.mean(w * (f(p, y_syn) - f(p, scale * x_t)))  # noqa: E731
-    np.testing.assert_allclose(metrics["loss"], loss(state["params"]), rtol=1e-5)
-    want = v.model.tx.update(jax.grad(loss)(state["params"]), state["opt_state"], state["params"])
+    np.testing.assert_allclose(metrics["loss"], jax.jit(loss)(state["params"]), rtol=1e-5)
+    grad = jax.jit(jax.grad(loss))(state["params"])
+    want = v.model.tx.update(grad, state["opt_state"], state["params"])
     for got, p, u in zip(
         jax.tree.leaves(new["params"]), jax.tree.leaves(state["params"]), jax.tree.leaves(want[0])
     ):

@@ -145,10 +145,14 @@ def test_smoke_trains_every_grid_and_resumes_bit_exactly(
 
 def test_polish_moves_only_the_finest_written_grid(trained_run):
     exp, state, _ = run_lib.load_experiment(str(trained_run("multigrid")), num_devices=1)
-    plain = exp.variant.synthesize(state, jax.random.PRNGKey(0), 2, 3)
+
+    def draw(variant):
+        synthesize = jax.jit(variant.synthesize, static_argnums=(2, 3))
+        return synthesize(state, jax.random.PRNGKey(0), 2, 3)
+
+    plain = draw(exp.variant)
     polished_cfg = mg_config(**{"sampler.polish_steps": 5})
-    polished_exp = run_lib.Experiment(polished_cfg, exp.info, 1)
-    polished = polished_exp.variant.synthesize(state, jax.random.PRNGKey(0), 2, 3)
+    polished = draw(run_lib.Experiment(polished_cfg, exp.info, 1).variant)
     np.testing.assert_array_equal(plain["grid4"], polished["grid4"])
     assert float(jnp.abs(plain["samples"] - polished["samples"]).max()) > 1e-3
 
