@@ -95,10 +95,10 @@ def test_input_blur_removes_period_two_patterns_and_nothing_smooth():
     y = jax.random.uniform(jax.random.PRNGKey(2), (2, 16, 16, 16))
     plain = nets.Descriptor(layers=layers, init_std=0.0)
     blurred = nets.Descriptor(layers=layers, init_std=0.0, input_blur=1)
-    params = plain.init(jax.random.PRNGKey(3), y)
+    params = jax.jit(plain.init)(jax.random.PRNGKey(3), y)
     np.testing.assert_allclose(
-        blurred.apply(params, y),
-        plain.apply(params, nets.blur(y[..., None])[..., 0]),
+        jax.jit(blurred.apply)(params, y),
+        jax.jit(plain.apply)(params, nets.blur(y[..., None])[..., 0]),
         rtol=1e-5,
     )
 
