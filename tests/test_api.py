@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import gvoxel
+from gvoxel.core import features as features_lib
 from gvoxel.errors import GVoxelError
 from tests import helpers
 
@@ -24,6 +25,9 @@ def test_a_synthesis_model_samples_scores_and_draws(trained_run, tmp_path):
     e = m.energy(a)
     assert e.shape == (3,) and np.isfinite(e).all()
     assert m.features(a).shape[0] == 3
+    compiled = features_lib._extract_jit._cache_size()
+    np.testing.assert_array_equal(m.features(a), m.features(a))
+    assert compiled >= 1 and features_lib._extract_jit._cache_size() == compiled  # reused
     png = gvoxel.render(a, str(tmp_path / "s.png"))
     assert png.endswith("s.png") and (tmp_path / "s.png").stat().st_size > 0
     assert len(gvoxel.export_meshes(a, str(tmp_path / "m"))) >= 1

@@ -4,6 +4,8 @@ layers, max-pooled (4³ for layer 1, 2³ for layer 2) and concatenated. For the 
 
 from __future__ import annotations
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -35,10 +37,14 @@ def feature_size(descriptor, resolution: int, pools=POOLS) -> int:
 
 def extract_all(descriptor, params, y, pools=POOLS, batch_size: int = 16) -> np.ndarray:
     """Features of many grids in fixed-size batches (one trace; the last batch padded)."""
-    fn = jax.jit(lambda p, v: extract(descriptor, p, v, tuple(pools)))
+    fn = functools.partial(_extract_jit, descriptor, pools=tuple(pools))
     y = np.asarray(y, np.float32)
     n, pad = len(y), (-len(y)) % batch_size
     if pad:
         y = np.concatenate([y, np.zeros((pad,) + y.shape[1:], y.dtype)])
     parts = [np.asarray(fn(params, y[s : s + batch_size])) for s in range(0, len(y), batch_size)]
     return np.concatenate(parts)[:n]
+
+
+# One compile per net, pooling and batch shape, kept across calls (the API's features()).
+_extract_jit = jax.jit(extract, static_argnums=0, static_argnames="pools")
