@@ -9,7 +9,7 @@ import os
 import jax
 import orbax.checkpoint as ocp
 
-from gvoxel.errors import GVoxelError
+from gvoxel.errors import GVoxelError, InputError
 
 
 def manager(workdir: str, max_to_keep: int = 3) -> ocp.CheckpointManager:
@@ -52,5 +52,11 @@ def saved_meta(mngr: ocp.CheckpointManager, step: int | None = None) -> dict:
     step = mngr.latest_step() if step is None else step
     if step is None:
         raise GVoxelError(f"no checkpoint in {mngr.directory}")
+    kept = sorted(mngr.all_steps())
+    if step not in kept:  # e.g. an older one the run's retention deleted
+        raise InputError(
+            f"no checkpoint {step} in {mngr.directory}; it keeps "
+            + ", ".join(str(s) for s in kept)
+        )
     out = mngr.restore(step, args=ocp.args.Composite(config=ocp.args.JsonRestore()))
     return out.config

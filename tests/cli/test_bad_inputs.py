@@ -37,6 +37,10 @@ BAD = {  # name -> (command and flags, what the error line must say); {tmp}, {sy
         "cannot draw fresh samples",
     ),
     "sample: no checkpoints": (["sample", "--workdir={tmp}", "--out={tmp}/o"], "no checkpoints"),
+    "sample: a checkpoint the run did not keep": (
+        ["sample", "--workdir={synthesis}", "--out={tmp}/o", "--checkpoint=3"],
+        "no checkpoint 3 in",
+    ),
     "sample: --num=0": (
         ["sample", "--workdir={synthesis}", "--out={tmp}/o", "--num=0"],
         "--num must be positive",
