@@ -112,6 +112,11 @@ class Descriptor(nn.Module):
     # singular value exceeds this is scaled down to it (spectral normalisation, Miyato et
     # al. 2018, as a bound): f's rate of change in Y is bounded, so f cannot run off with θ.
     spectral_norm: float = 0.0
+    # (filters, kernel) > 0: a second, local term added to f, Σ_x w·act(conv_k(Y)(x) + b)
+    # over every voxel x (a stride-1 k³ conv, summed over positions: a FRAME-style count of
+    # local patterns). The strided trunk sees Y on a coarse lattice; this term sees each
+    # voxel's neighbourhood, e.g. a stray voxel or a leg that ends in mid-air.
+    local: tuple[int, int] = (0, 0)
 
     @nn.compact
     def __call__(self, y: jax.Array, features: bool = False, level=None):
@@ -126,6 +131,7 @@ class Descriptor(nn.Module):
                 f"model.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
             )
         h = y[..., None].astype(self.dtype)
+        local = self._local(h, init, act) if self.local[0] > 0 else 0.0
         for _ in range(self.input_blur):
             h = blur(h)
         maps = []
@@ -152,12 +158,26 @@ class Descriptor(nn.Module):
             fc = self._normalize(self.param("fc_kernel", init, (h.shape[-1], self.levels)))
             fc_bias = self.param("fc_bias", nn.initializers.zeros, (self.levels,))
             w = jnp.take(fc, level, axis=1).T.astype(self.dtype)  # (N, D)
-            f = jnp.sum(h * w, axis=-1).astype(jnp.float32) + fc_bias[level]
+            f = jnp.sum(h * w, axis=-1).astype(jnp.float32) + fc_bias[level] + local
             return (f, maps) if features else f
         fc = self._normalize(self.param("fc_kernel", init, (h.shape[-1], 1)))
         fc_bias = self.param("fc_bias", nn.initializers.zeros, (1,))
-        f = (h @ fc.astype(self.dtype))[:, 0].astype(jnp.float32) + fc_bias[0]
+        f = (h @ fc.astype(self.dtype))[:, 0].astype(jnp.float32) + fc_bias[0] + local
         return (f, maps) if features else f
+
+    def _local(self, h, init, act):
+        filters, k = self.local
+        kernel = self._normalize(self.param("local_kernel", init, (k, k, k, 1, filters)))
+        bias = self.param("local_bias", nn.initializers.zeros, (filters,))
+        # A stride-1 conv with one input channel ran ~6× faster by FFT than by XLA's direct
+        # conv on the CPU (docs/performance.md), and the trunk's CPU layers are spectral too.
+        impl = self.conv_impl
+        if impl == "auto":
+            cpu = jax.default_backend() == "cpu" and self.dtype == jnp.float32
+            impl = "fft" if cpu else "xla"
+        m = act(conv.conv3d(h, kernel.astype(self.dtype), 1, impl=impl) + bias.astype(self.dtype))
+        w = self._normalize(self.param("local_head", init, (filters, 1)))
+        return jnp.sum(m.reshape(m.shape[0], -1, filters), axis=1) @ w.astype(self.dtype)[:, 0]
 
     def _normalize(self, w):
         if self.spectral_norm < 0:

@@ -78,6 +78,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.model.activation = "relu"  # the paper; "swish"/"softplus" give a smooth energy
     c.model.input_blur = 0  # [1, 2, 1] blur passes over Y before the net (anti-aliasing)
     c.model.spectral_norm = 0.0  # > 0: each layer's largest singular value capped at this
+    c.model.local = ""  # "filters@kernel": a summed stride-1 local term added to f
     c.model.init_from = ""  # a trained run's workdir: start from its descriptor θ
 
     c.sampler = ml_collections.ConfigDict()

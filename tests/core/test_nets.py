@@ -7,6 +7,8 @@ import pytest
 
 from gvoxel.core import nets
 from gvoxel.errors import ConfigError
+from gvoxel.experiment import config
+from gvoxel.variants import base
 
 
 def test_descriptor_exposes_feature_maps_and_presets():
@@ -44,6 +46,29 @@ def test_sum_head_is_a_sum_of_local_terms_with_one_weight_per_channel():
     bad = nets.Descriptor(layers=((3, 3, 2),), head="mean")
     with pytest.raises(ConfigError, match="model.head"):
         bad.init(jax.random.PRNGKey(0), y)
+
+
+def test_local_term_is_a_summed_stride_one_conv_blind_to_one_voxel_moves():
+    y = jnp.zeros((2, 16, 16, 16)).at[0, 4:9, 5:8, 6:7].set(1.0).at[1, 10, 3, 3].set(1.0)
+    net = nets.Descriptor(layers=((4, 4, 2),), init_std=0.1, local=(3, 3))
+    variables = net.init(jax.random.PRNGKey(0), y)
+    p = variables["params"]
+    trunk = nets.Descriptor(layers=((4, 4, 2),), init_std=0.1)
+    trunk_params = {k: v for k, v in p.items() if not k.startswith("local_")}
+    term = net.apply(variables, y) - trunk.apply({"params": trunk_params}, y)
+    pre = jax.lax.conv_general_dilated(
+        y[..., None], p["local_kernel"], (1, 1, 1), "SAME",
+        dimension_numbers=("NDHWC", "DHWIO", "NDHWC"),
+    ) + p["local_bias"]
+    expected = jnp.sum(jax.nn.relu(pre), axis=(1, 2, 3)) @ p["local_head"][:, 0]
+    np.testing.assert_allclose(term, expected, rtol=1e-4, atol=1e-3)
+    # unlike the strided trunk, the local term does not see a one-voxel move
+    local = lambda v: net.apply({"params": p}, v) - trunk.apply({"params": trunk_params}, v)  # noqa: E731
+    np.testing.assert_allclose(local(y), local(jnp.roll(y, 1, axis=2)), rtol=1e-4, atol=1e-3)
+    model_cfg = config.base_config("synthesis").model
+    model_cfg.local = "8x3"
+    with pytest.raises(ConfigError, match="model.local"):
+        base.descriptor(model_cfg)
 
 
 def test_smooth_activations_give_a_lipschitz_energy_gradient():
