@@ -7,8 +7,6 @@ import pytest
 
 from gvoxel.core import nets
 from gvoxel.errors import ConfigError
-from gvoxel.experiment import config
-from gvoxel.variants import base
 
 
 def test_descriptor_exposes_feature_maps_and_presets():
@@ -65,10 +63,6 @@ def test_local_term_is_a_summed_stride_one_conv_blind_to_one_voxel_moves():
     # unlike the strided trunk, the local term does not see a one-voxel move
     local = lambda v: net.apply({"params": p}, v) - trunk.apply({"params": trunk_params}, v)  # noqa: E731
     np.testing.assert_allclose(local(y), local(jnp.roll(y, 1, axis=2)), rtol=1e-4, atol=1e-3)
-    model_cfg = config.base_config("synthesis").model
-    model_cfg.local = "8x3"
-    with pytest.raises(ConfigError, match="model.local"):
-        base.descriptor(model_cfg)
 
 
 def test_smooth_activations_give_a_lipschitz_energy_gradient():

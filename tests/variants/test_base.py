@@ -89,3 +89,15 @@ def test_accumulate_zero_takes_one_adam_step_per_epoch():
     assert moved == [False, False, True, False, False, True]
     with pytest.raises(ConfigError, match="optim.accumulate"):
         base.optimizer(ml_collections.ConfigDict(dict(lr=0.1, b1=0.5, b2=0.9, accumulate=-1)), 3)
+
+
+def test_descriptor_reads_the_local_term_spec_and_refuses_a_bad_one():
+    model_cfg = smoke_config("synthesis").model
+    model_cfg.local = "8@3"
+    assert base.descriptor(model_cfg).local == (8, 3)
+    model_cfg.local = ""
+    assert base.descriptor(model_cfg).local == (0, 0)
+    for bad in ("8x3", "0@3", "8@3@1"):
+        model_cfg.local = bad
+        with pytest.raises(ConfigError, match="model.local"):
+            base.descriptor(model_cfg)
