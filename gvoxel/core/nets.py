@@ -71,6 +71,19 @@ def _parse_spec(spec: str):
     return resolve_layers(out)
 
 
+def resolve_local(spec) -> tuple[int, int]:
+    """The local term's spec "filters@kernel" (e.g. "8@3") as (filters, kernel); "" is off."""
+    if not spec:
+        return (0, 0)
+    try:
+        filters, kernel = (int(v) for v in str(spec).split("@"))
+    except ValueError:
+        filters = kernel = 0
+    if filters < 1 or kernel < 1:
+        raise ConfigError(f"model.local must be 'filters@kernel' like '8@3' or '', got {spec!r}")
+    return (filters, kernel)
+
+
 # The paper's ReLU makes f piecewise linear in Y: where Langevin steps cross its kinks the
 # Y-gradient flips sign (consecutive gradients of trained nets point nearly opposite:
 # docs/experiments.md). Smooth activations give the sampler a smooth energy.

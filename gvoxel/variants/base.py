@@ -144,22 +144,9 @@ def descriptor(model_cfg, layers=None, levels: int = 0) -> nets.Descriptor:
         activation=model_cfg.get("activation", "relu"),
         input_blur=int(model_cfg.get("input_blur", 0)),
         spectral_norm=float(model_cfg.get("spectral_norm", 0.0)),
-        local=_local_spec(model_cfg.get("local", "")),
+        local=nets.resolve_local(model_cfg.get("local", "")),
         levels=int(levels),
     )
-
-
-def _local_spec(spec) -> tuple[int, int]:
-    """model.local "filters@kernel" (e.g. "8@3") as (filters, kernel); "" is off."""
-    if not spec:
-        return (0, 0)
-    try:
-        filters, kernel = (int(v) for v in str(spec).split("@"))
-    except ValueError:
-        filters = kernel = 0
-    if filters < 1 or kernel < 1:
-        raise ConfigError(f"model.local must be 'filters@kernel' like '8@3' or '', got {spec!r}")
-    return (filters, kernel)
 
 
 def sampler_settings(s) -> ebm.SamplerSettings:
