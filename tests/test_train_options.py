@@ -19,6 +19,7 @@ from tests import helpers
 OPTIONS = {
     "data.mirror_axis": 0,
     "data.rotate_axis": 2,
+    "data.noise": 0.1,
     "optim.energy_penalty": 0.01,
     "optim.ema": 0.9,
     "optim.negatives": 0.25,

@@ -27,6 +27,7 @@ class LearningSettings(NamedTuple):
     shift: int = 0  # observed shapes rolled by 0..shift voxels along each axis, at random
     negatives: float = 0.0  # λ: the share of f_syn's weight in eq. (7) given to negatives
     negative_rate: float = 0.05  # voxels flipped in a negative, per voxel of the shape
+    noise: float = 0.0  # σ: observed shapes + N(0, σ²) per voxel (smooths f near the data)
 
 
 class SamplerSettings(NamedTuple):
@@ -125,7 +126,8 @@ class EnergyModel:
         """The observed shapes under a random symmetry of the data: each shape mirrored with
         probability 1/2 (`learning.mirror_axis`), then turned by 0–3 quarter turns about
         `learning.rotate_axis`, each equally likely, then rolled by 0..`learning.shift`
-        voxels along each axis, each equally likely; unchanged when all are off."""
+        voxels along each axis, each equally likely, then given N(0, σ²) noise per voxel
+        (`learning.noise` = σ); unchanged when all are off."""
         mirror, rotate = self.learning.mirror_axis, self.learning.rotate_axis
         n, shift = observed.shape[0], self.learning.shift
         if mirror >= 0:
@@ -140,6 +142,9 @@ class EnergyModel:
             by = jax.random.randint(jax.random.fold_in(rng, 2 + axis), (n,), 0, shift + 1)
             rolled = jnp.stack([jnp.roll(observed, k, axis=1 + axis) for k in range(shift + 1)])
             observed = rolled[by, jnp.arange(n)]
+        if self.learning.noise:
+            noise = jax.random.normal(jax.random.fold_in(rng, 5), observed.shape, observed.dtype)
+            observed = observed + self.learning.noise * noise
         return observed
 
     def negative_examples(self, rng, observed, data_mean):

@@ -184,13 +184,16 @@ def learning_settings(config) -> ebm.LearningSettings:
         )
     if not 0 <= shift <= 4:
         raise ConfigError(f"data.shift must be 0 to 4 voxels, got {shift}")
+    noise = float(config.data.get("noise", 0.0))
+    if not 0.0 <= noise < 1.0:
+        raise ConfigError(f"data.noise must be in [0, 1), got {noise}")
     weight, rate = float(o.get("negatives", 0.0)), float(o.get("negative_rate", 0.05))
     if not 0.0 <= weight < 1.0 or not 0.0 < rate <= 1.0:
         raise ConfigError(
             f"optim.negatives must be in [0, 1) and optim.negative_rate in (0, 1]; got "
             f"{weight} and {rate}"
         )
-    return ebm.LearningSettings(alpha, ema, axis, turn, shift, weight, rate)
+    return ebm.LearningSettings(alpha, ema, axis, turn, shift, weight, rate, noise)
 
 
 def energy_model(

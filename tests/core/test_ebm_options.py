@@ -104,6 +104,18 @@ def test_shift_augmentation_rolls_each_shape_by_one_of_its_offsets():
     assert len(set(offsets)) >= 6  # of the 8, at random
 
 
+def test_noise_augmentation_adds_independent_gaussian_noise_of_its_std():
+    obs, _ = data(n=16)
+    out = np.asarray(model(noise=0.2).augment(jax.random.PRNGKey(7), obs))
+    added = (out - np.asarray(obs)).ravel()
+    assert abs(added.mean()) < 0.01 and abs(added.std() - 0.2) < 0.01
+    assert abs(np.corrcoef(added[:-1], added[1:])[0, 1]) < 0.05  # voxel by voxel
+    # after the symmetries: a mirrored shape plus noise, never noise mirrored
+    both = np.asarray(model(mirror_axis=0, noise=0.2).augment(jax.random.PRNGKey(7), obs))
+    flipped = model(mirror_axis=0).augment(jax.random.PRNGKey(7), obs)
+    np.testing.assert_allclose(both - np.asarray(flipped), out - np.asarray(obs), atol=1e-6)
+
+
 def test_annealing_runs_every_chain_on_the_schedule():
     m = model()
     annealed = dataclasses.replace(m, sampler=m.sampler._replace(anneal_to=0.0))
@@ -166,6 +178,10 @@ def test_bad_option_values_are_config_errors():
     c = config_lib.base_config()
     c.data.shift = -1
     with pytest.raises(ConfigError, match="data.shift"):
+        base.learning_settings(c)
+    c = config_lib.base_config()
+    c.data.noise = -0.1
+    with pytest.raises(ConfigError, match="data.noise"):
         base.learning_settings(c)
     c = config_lib.base_config()
     c.sampler.reinit = 1.5
