@@ -123,11 +123,11 @@ class EnergyModel:
     # -- mode shifting --------------------------------------------------------------------
 
     def augment(self, rng, observed):
-        """The observed shapes under a random symmetry of the data: each shape mirrored with
-        probability 1/2 (`learning.mirror_axis`), then turned by 0–3 quarter turns about
-        `learning.rotate_axis`, each equally likely, then rolled by 0..`learning.shift`
-        voxels along each axis, each equally likely, then given N(0, σ²) noise per voxel
-        (`learning.noise` = σ); unchanged when all are off."""
+        """The observed shapes under a random symmetry of the data, optionally noised: each
+        shape mirrored with probability 1/2 (`learning.mirror_axis`), then turned by 0–3
+        quarter turns about `learning.rotate_axis`, each equally likely, then rolled by
+        0..`learning.shift` voxels along each axis, each equally likely, then given N(0, σ²)
+        noise per voxel (`learning.noise` = σ); unchanged when all are off."""
         mirror, rotate = self.learning.mirror_axis, self.learning.rotate_axis
         n, shift = observed.shape[0], self.learning.shift
         if mirror >= 0:
