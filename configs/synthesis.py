@@ -13,8 +13,9 @@ Presets:
          per voxel (without it f ran off by ~110 iterations); every layer's largest singular
          value capped at 8; written samples and draws polished by 30 noise-free steps;
          120 iterations (longer runs of a stride-3 net grew lattice artifacts).
-  mixed  the `cpu` preset on chairs, monitors and beds together (32³; §6.5 trains one
-         descriptor on all categories), with a swish descriptor, Adam lr 0.0005 and 300
+  mixed  the `cpu` net on chairs, monitors and beds together (32³; §6.5 trains one
+         descriptor on all categories), with persistent chains (K = 20, δ = 0.1, T = 0.1,
+         not `cpu`'s short runs), a swish descriptor, Adam lr 0.0005 and 300
          iterations (~32 min on one core). A swish descriptor, because with ReLU every chain
          drew the same shape on this set (docs/experiments.md).
 
