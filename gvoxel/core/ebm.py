@@ -27,7 +27,7 @@ class LearningSettings(NamedTuple):
     shift: int = 0  # observed shapes rolled by 0..shift voxels along each axis, at random
     negatives: float = 0.0  # λ: the share of f_syn's weight in eq. (7) given to negatives
     negative_rate: float = 0.05  # voxels flipped in a negative, per voxel of the shape
-    noise: float = 0.0  # σ: observed shapes + N(0, σ²) per voxel (smooths f near the data)
+    noise: float = 0.0  # σ: θ learns from observed shapes + N(0, σ²) per voxel (smooths f)
 
 
 class SamplerSettings(NamedTuple):
@@ -123,11 +123,11 @@ class EnergyModel:
     # -- mode shifting --------------------------------------------------------------------
 
     def augment(self, rng, observed):
-        """The observed shapes under a random symmetry of the data, optionally noised: each
-        shape mirrored with probability 1/2 (`learning.mirror_axis`), then turned by 0–3
-        quarter turns about `learning.rotate_axis`, each equally likely, then rolled by
-        0..`learning.shift` voxels along each axis, each equally likely, then given N(0, σ²)
-        noise per voxel (`learning.noise` = σ); unchanged when all are off."""
+        """The observed shapes under a random symmetry of the data: each shape mirrored with
+        probability 1/2 (`learning.mirror_axis`), then turned by 0–3 quarter turns about
+        `learning.rotate_axis`, each equally likely, then rolled by 0..`learning.shift`
+        voxels along each axis, each equally likely; unchanged when all are off. Still
+        shapes of the data: conditions, coarser grids and errors may derive from them."""
         mirror, rotate = self.learning.mirror_axis, self.learning.rotate_axis
         n, shift = observed.shape[0], self.learning.shift
         if mirror >= 0:
@@ -142,10 +142,18 @@ class EnergyModel:
             by = jax.random.randint(jax.random.fold_in(rng, 2 + axis), (n,), 0, shift + 1)
             rolled = jnp.stack([jnp.roll(observed, k, axis=1 + axis) for k in range(shift + 1)])
             observed = rolled[by, jnp.arange(n)]
-        if self.learning.noise:
-            noise = jax.random.normal(jax.random.fold_in(rng, 5), observed.shape, observed.dtype)
-            observed = observed + self.learning.noise * noise
         return observed
+
+    def noised(self, rng, observed):
+        """θ's observed examples given N(0, σ²) noise per voxel (`learning.noise` = σ;
+        Nijkamp et al. 2019); unchanged when σ is 0. Only `mode_shifting` applies it, so a
+        condition, a coarser grid or a logged error never sees the noise."""
+        sigma = self.learning.noise
+        if not sigma:
+            return observed
+        if rng is None:
+            raise ValueError("learning.noise is on: mode_shifting needs an rng")
+        return observed + sigma * jax.random.normal(rng, observed.shape, observed.dtype)
 
     def negative_examples(self, rng, observed, data_mean):
         """Negatives for `mode_shifting` from the (mean-removed) observed shapes: each with
@@ -177,13 +185,22 @@ class EnergyModel:
         return loss, (f_obs, f_syn, f_neg)
 
     def mode_shifting(
-        self, learner: dict, observed, synthesized, level=None, weight=None, negative=None
+        self,
+        learner: dict,
+        observed,
+        synthesized,
+        level=None,
+        weight=None,
+        negative=None,
+        rng=None,
     ):
         """One optimizer step on θ by eq. (7): the gradient of mean f(synthesized) − mean
         f(observed), with the synthesized examples held constant (no θ-gradient through the
         chains). `learner` is what `init` made ({"params", "opt_state"[, "ema_params"]});
-        `level`, `weight` and `negative` as for `loss`. Returns (learner, grads, metrics)."""
+        `level`, `weight` and `negative` as for `loss`; `rng` draws `noised`'s noise (needed
+        when `learning.noise` is on). Returns (learner, grads, metrics)."""
         params = learner["params"]
+        observed = self.noised(rng, observed)
         (loss, (f_obs, f_syn, f_neg)), grads = jax.value_and_grad(self.loss, has_aux=True)(
             params, observed, synthesized, level, weight, negative
         )

@@ -123,7 +123,9 @@ class Conditional:
             state["params"], k_lang, cond, original, mean, m.sampler.num_steps, noise
         )
         syn = chain.position
-        learner, _, metrics = m.mode_shifting(m.learner(state), observed, syn)
+        learner, _, metrics = m.mode_shifting(
+            m.learner(state), observed, syn, rng=jax.random.fold_in(k_cond, 8)
+        )
         result = ebm.postprocess(syn, mean)
         metrics.update(
             error=jnp.mean(self.error(cond, result, original)),

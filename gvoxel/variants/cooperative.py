@@ -250,7 +250,11 @@ class Cooperative:
         # Mode shifting, eq. (7): the revisions are the synthesized examples.
         negative = m.negative_examples(jax.random.fold_in(k_eps, 8), observed, state["data_mean"])
         learner, _, metrics = m.mode_shifting(
-            m.learner(state), observed, self.to_descriptor(state, revised), negative=negative
+            m.learner(state),
+            observed,
+            self.to_descriptor(state, revised),
+            negative=negative,
+            rng=jax.random.fold_in(k_eps, 9),
         )
 
         # Learning from the revision, eq. (17): α ← α + γ Σ (Ỹ − g(Z)) ∂g/∂α / σ², i.e.

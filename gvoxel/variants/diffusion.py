@@ -101,8 +101,9 @@ class RecoveryLikelihood:
         y_obs = diffusion.at_level(self.schedule.scale, level, x_t.ndim) * x_t
         weight = diffusion.at_level(self.schedule.weight, level)
         learner, _, metrics = m.mode_shifting(
-            m.learner(state), y_obs, y_syn, level=level, weight=weight
-        )
+            m.learner(state), y_obs, y_syn, level=level, weight=weight,
+            rng=jax.random.fold_in(k_aug, 5),
+        )  # fmt: skip
         metrics.update(
             sample_norm=jnp.sqrt(jnp.mean(energy.sum_sq(x_syn))),
             recovery_error=jnp.mean(jnp.abs(x_syn - x_t)),

@@ -256,13 +256,13 @@ class MultiGrid:
         )
 
         learners, metrics, all_grads, rms = {}, {}, {}, []
-        for name, lvl, r, m, chain, info in zip(
-            self.names, self.levels, self.grids[1:], means[1:], chains, infos, strict=True
+        for i, (name, lvl, r, m, chain, info) in enumerate(
+            zip(self.names, self.levels, self.grids[1:], means[1:], chains, infos, strict=True)
         ):
             obs = self.coarse(occupancy, r) - m  # Y⁽ˢ⁾ − m_s
             mine = {k: v[name] for k, v in ebm.EnergyModel.learner(state).items()}
             learners[name], all_grads[name], grid_metrics = lvl.mode_shifting(
-                mine, obs, chain.position
+                mine, obs, chain.position, rng=jax.random.fold_in(k_lang, 8 + i)
             )
             rms.append(jnp.sqrt(jnp.mean(jnp.square(chain.position))))
             grid_metrics.update(rms=rms[-1], acceptance=jnp.mean(info.acceptance_rate))

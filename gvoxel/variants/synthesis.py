@@ -49,11 +49,12 @@ class Synthesis:
         noise = m.noise_on(state["step"])
         chain, info = m.langevin(state["params"], k_lang, y0, m.sampler.num_steps, noise)
         syn = chain.position
-        observed = m.augment(jax.random.fold_in(k_init, 2), batch["voxels"])
-        negative = m.negative_examples(
-            jax.random.fold_in(k_init, 3), observed, state["data_mean"]
+        k_aug = jax.random.fold_in(k_init, 2)
+        observed = m.augment(k_aug, batch["voxels"])
+        negative = m.negative_examples(jax.random.fold_in(k_init, 3), observed, state["data_mean"])
+        learner, _, metrics = m.mode_shifting(
+            m.learner(state), observed, syn, negative=negative, rng=jax.random.fold_in(k_aug, 5)
         )
-        learner, _, metrics = m.mode_shifting(m.learner(state), observed, syn, negative=negative)
         metrics.update(
             sample_norm=jnp.sqrt(jnp.mean(energy.sum_sq(syn))),
             acceptance=jnp.mean(info.acceptance_rate),

@@ -104,16 +104,25 @@ def test_shift_augmentation_rolls_each_shape_by_one_of_its_offsets():
     assert len(set(offsets)) >= 6  # of the 8, at random
 
 
-def test_noise_augmentation_adds_independent_gaussian_noise_of_its_std():
-    obs, _ = data(n=16)
-    out = np.asarray(model(noise=0.2).augment(jax.random.PRNGKey(7), obs))
+def test_data_noise_is_independent_gaussian_noise_of_its_std_on_thetas_input_only():
+    obs, syn = data(n=16)
+    noisy = model(noise=0.2)
+    out = np.asarray(noisy.noised(jax.random.PRNGKey(7), obs))
     added = (out - np.asarray(obs)).ravel()
     assert abs(added.mean()) < 0.01 and abs(added.std() - 0.2) < 0.01
     assert abs(np.corrcoef(added[:-1], added[1:])[0, 1]) < 0.05  # voxel by voxel
-    # after the symmetries: a mirrored shape plus noise, never noise mirrored
-    both = np.asarray(model(mirror_axis=0, noise=0.2).augment(jax.random.PRNGKey(7), obs))
-    flipped = model(mirror_axis=0).augment(jax.random.PRNGKey(7), obs)
-    np.testing.assert_allclose(both - np.asarray(flipped), out - np.asarray(obs), atol=1e-6)
+    # the symmetries leave the shapes data: conditions and coarser grids derive from them
+    np.testing.assert_array_equal(noisy.augment(jax.random.PRNGKey(7), obs), obs)
+    # θ's step learns from the noised shapes: as a noise-free model's step on them
+    learner = noisy.init(jax.random.PRNGKey(0))
+    key = jax.random.PRNGKey(3)
+    got, _, m1 = jax.jit(noisy.mode_shifting)(learner, obs, syn, rng=key)
+    want, _, m2 = jax.jit(model().mode_shifting)(learner, noisy.noised(key, obs), syn)
+    np.testing.assert_allclose(m1["f_obs"], m2["f_obs"], rtol=1e-6)
+    for a, b in zip(jax.tree.leaves(got["params"]), jax.tree.leaves(want["params"])):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    with pytest.raises(ValueError, match="rng"):  # noise on, no key: never silently clean
+        noisy.mode_shifting(learner, obs, syn)
 
 
 def test_annealing_runs_every_chain_on_the_schedule():

@@ -3,11 +3,13 @@ outputs, checkpoint and resume bit-exactly."""
 
 import os
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from gvoxel import train, variants
 from gvoxel.errors import ConfigError
+from gvoxel.experiment import run as run_lib
 from gvoxel.variants.base import DataInfo
 from tests.helpers import final_state, smoke_config
 
@@ -55,3 +57,24 @@ def test_recovery_binarizes_hidden_voxels_at_its_threshold():
     b = np.asarray(variant.binarize(visible, y))
     np.testing.assert_array_equal(b[visible], y[visible])
     np.testing.assert_array_equal(b[~visible], (y[~visible] > 0.6).astype(np.float32))
+
+
+def test_data_noise_reaches_theta_but_not_the_condition_or_the_logged_shapes():
+    rng = np.random.default_rng(0)
+    voxels = (rng.random((4, 16, 16, 16)) < 0.2).astype(np.float32)
+    mean = float(voxels.mean())
+    batch = {"voxels": jnp.asarray(voxels - mean), "labels": jnp.zeros(4, jnp.int32)}
+    states, errors = {}, {}
+    for sigma in (0.0, 0.3):
+        cfg = smoke_config("recovery", **{"data.noise": sigma, "train.num_devices": 1})
+        exp = run_lib.Experiment(cfg, DataInfo(16, 4, 4), 1)
+        states[sigma], metrics = exp.jit_train_step()(exp.init_state(0, mean), batch)
+        errors[sigma] = float(metrics["error"])
+    # the same shapes, condition, chains and error with and without the noise ...
+    np.testing.assert_array_equal(states[0.3]["observed"], batch["voxels"])
+    np.testing.assert_array_equal(states[0.3]["inputs"], states[0.0]["inputs"])
+    np.testing.assert_array_equal(states[0.3]["chains"], states[0.0]["chains"])
+    assert errors[0.3] == errors[0.0]
+    # ... but θ learned from noised shapes
+    w3, w0 = (np.asarray(states[s]["params"]["fc_kernel"]) for s in (0.3, 0.0))
+    assert np.abs(w3 - w0).max() > 1e-6
