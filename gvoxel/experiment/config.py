@@ -68,8 +68,8 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     # observed shapes rolled by 0..shift voxels along each axis at random (a stride-2 net then
     # learns every phase; the grid's far border should be empty); 0 = off
     c.data.shift = 0
-    # σ: observed shapes given N(0, σ²) noise per voxel (Nijkamp et al. 2019: smooths f near
-    # the data for short-run chains); 0 = off
+    # σ: θ learns from observed shapes given N(0, σ²) noise per voxel (Nijkamp et al. 2019:
+    # smooths f near the data for short-run chains); conditions never see it; 0 = off
     c.data.noise = 0.0
 
     c.model = ml_collections.ConfigDict()
