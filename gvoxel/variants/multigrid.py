@@ -18,8 +18,8 @@ sits at the block-averaged mean shape, for any data.mean. Up-scaling goes throug
 start_s = C⁻(Y_{s−1} + m_{s−1}) − m_s, so C(start_s + m_s) = Y_{s−1} + m_{s−1} exactly (C C⁻
 = I). The K Langevin steps are not projected: a chain's block average is free to move away
 from the coarser result (unlike super-resolution's chains). With `multigrid.pool = "max"`
-C is the block maximum instead: not linear, so grid s sees C(occupancy) − m_s with m_s = C m
-as its offset, and C C⁻ = I still holds.
+or "rms", C is the block maximum or root mean square instead: not linear, so grid s sees
+C(occupancy) − m_s with m_s = C m as its offset; C C⁻ = I still holds on occupancies ≥ 0.
 
 Conditional ladder (`multigrid.conditional`, beyond the paper). Grid s ≥ 1 refines the
 coarser result as super-resolution does: its Langevin changes are projected onto C's null
@@ -61,8 +61,9 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     m.grids = (1, 4, 16, 32, 64)  # resolutions r_0 = 1 < … < r_S = data resolution
     m.nets = tuple(PAPER_NETS[r] for r in m.grids[1:])  # one descriptor per grid s ≥ 1
     m.histogram_bins = 100  # grid 0: equal-width bins of the 1³ value on [0, 1]
-    # C, how a shape is seen at a coarser grid: the paper's block "mean", or block "max"
-    # (occupied if any voxel is; keeps thin parts above 0.5 and connected shapes connected)
+    # C, how a shape is seen at a coarser grid: the paper's block "mean", block "max"
+    # (occupied if any voxel is; keeps thin parts above 0.5 and connected shapes connected),
+    # or block "rms" (√ of the occupied share: a thin part filling 1/4 of a block gives 0.5)
     m.pool = "mean"
     # C⁻, how a coarser result starts the next grid: the paper's "block" replication, or
     # "trilinear" up-sampling with the same block averages (no block steps)
@@ -124,7 +125,7 @@ class MultiGrid:
     grids: tuple[int, ...]  # r_0 = 1, …, r_S = R
     num_bins: int
     batch_size: int  # one chain per training example
-    pool: str = "mean"  # C: block "mean" or "max"
+    pool: str = "mean"  # C: block "mean", "max" or "rms"
     upscale: str = "block"  # C⁻: "block" replication or "trilinear"
     conditional: bool = False  # grids keep the coarser result's block averages
     # chains: the finest grid's last chains (gvoxel sample --init=chains continues them);

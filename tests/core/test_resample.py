@@ -78,3 +78,15 @@ def test_max_downscale_keeps_thin_parts_that_the_average_drops(chairs):
     np.testing.assert_array_equal(coarse > 0.5, resize(chairs, 16) > 0)
     with pytest.raises(InputError, match="downscale must be one of"):
         resize(chairs, 16, "median")
+
+
+def test_rms_downscale_is_the_root_of_the_occupied_share_between_mean_and_max(chairs):
+    leg = np.zeros((1, 8, 8, 8), np.float32)
+    leg[0, 2, 2, :] = 1.0  # a quarter of each 2³ block it crosses: 0.5, not the mean's 0.25
+    np.testing.assert_allclose(resize(leg, 4, "rms")[0, 1, 1, :], np.full(4, 0.5))
+    assert resize(leg, 4, "rms").sum() == 2.0
+    coarse = np.asarray(resize(chairs, 8, "rms"))
+    share = np.asarray(resize(chairs, 8))
+    np.testing.assert_allclose(coarse, np.sqrt(share), rtol=1e-6)  # binary data
+    assert (coarse >= share - 1e-7).all() and (coarse <= resize(chairs, 8, "max") + 1e-7).all()
+    np.testing.assert_array_equal(resize(upscale(coarse, 4), 8, "rms"), coarse)  # C C⁻ = I

@@ -74,9 +74,7 @@ def test_histogram_reproduces_the_1cube_statistics():
 @pytest.mark.parametrize(
     "upscale, conditional", [("block", False), ("trilinear", False), ("trilinear", True)]
 )
-def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free(
-    upscale, conditional
-):
+def test_each_start_block_averages_to_the_coarser_result_and_langevin_is_free(upscale, conditional):
     voxels, mean = smoke_data()
     cfg = mg_config(**{"multigrid.upscale": upscale, "multigrid.conditional": conditional})
     exp = run_lib.Experiment(cfg, DataInfo(8, len(voxels), 4), 1)
@@ -201,6 +199,21 @@ def test_max_pool_sees_thin_parts_as_occupied_and_trains():
 
     with pytest.raises(ConfigError, match="multigrid.pool must be one of"):
         run_lib.Experiment(mg_config(**{"multigrid.pool": "maximum"}), DataInfo(8, 16, 4), 1)
+
+
+def test_rms_pool_shows_each_grid_the_root_of_the_occupied_share_and_trains():
+    voxels, mean = smoke_data()
+    exp = run_lib.Experiment(mg_config(**{"multigrid.pool": "rms"}), DataInfo(8, len(voxels), 4), 1)
+    v = exp.variant
+    np.testing.assert_allclose(
+        np.asarray(v.coarse(jnp.asarray(voxels), 4)), np.sqrt(downscale(voxels**2, 2)), rtol=1e-6
+    )
+    batch = {"voxels": jnp.asarray(voxels[:4] - mean), "labels": jnp.zeros(4, jnp.int32)}
+    state, metrics = exp.jit_train_step()(exp.init_state(0, mean), batch)
+    assert np.isfinite(float(metrics["loss"]))
+    tops = jnp.asarray(np.sqrt((voxels[:4] ** 2).mean(axis=(1, 2, 3))))  # and the 1³ grid
+    want = multigrid.add_to_histogram(jnp.zeros(100, jnp.int32), tops)
+    np.testing.assert_array_equal(state["histogram"], want)
 
 
 def test_conditional_grids_learn_from_the_observed_coarser_shapes():
