@@ -54,7 +54,7 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.data.path = "bundled:chair32"  # .npz/.npy/.binvox/.mat, or bundled:NAME
     c.data.category = ""  # filter an archive with several categories ("" = all)
     c.data.resolution = 0  # resample to this resolution (0 = as stored)
-    c.data.downscale = "mean"  # to a coarser resolution: block "mean" (soft) or "max"
+    c.data.downscale = "mean"  # to a coarser resolution: block "mean" (soft), "max" or "rms"
     c.data.val_fraction = 0.1  # held out with data.seed; training never sees it
     c.data.seed = 0
     c.data.max_examples = 0  # 0 = all training shapes
