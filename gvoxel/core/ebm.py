@@ -28,6 +28,9 @@ class LearningSettings(NamedTuple):
     negatives: float = 0.0  # λ: the share of f_syn's weight in eq. (7) given to negatives
     negative_rate: float = 0.05  # voxels flipped in a negative, per voxel of the shape
     noise: float = 0.0  # σ: θ learns from observed shapes + N(0, σ²) per voxel (smooths f)
+    # what the negatives are: "corrupted" observed shapes, or the synthesized examples
+    # "decoded" at 0.5 (the binary shapes a user sees, breaks and strays included)
+    negative_kind: str = "corrupted"
 
 
 class SamplerSettings(NamedTuple):
@@ -155,12 +158,18 @@ class EnergyModel:
             raise ValueError("learning.noise is on: mode_shifting needs an rng")
         return observed + sigma * jax.random.normal(rng, observed.shape, observed.dtype)
 
-    def negative_examples(self, rng, observed, data_mean):
-        """Negatives for `mode_shifting` from the (mean-removed) observed shapes: each with
-        stray voxels and holes (`negatives.speckle`) and one plane emptied (`negatives.cut`);
-        None when `learning.negatives` is 0."""
+    def negative_examples(self, rng, observed, data_mean, synthesized=None):
+        """Negatives for `mode_shifting`, mean-removed; None when `learning.negatives` is 0.
+        "corrupted": the observed shapes, each with stray voxels and holes
+        (`negatives.speckle`) and one plane emptied (`negatives.cut`). "decoded": the
+        synthesized examples thresholded at 0.5 (`negatives.decoded`), so f learns from the
+        binary shapes' defects rather than from their soft values."""
         if not self.learning.negatives:
             return None
+        if self.learning.negative_kind == "decoded":
+            if synthesized is None:
+                raise ValueError("learning.negative_kind='decoded' needs the synthesized examples")
+            return negatives.decoded(synthesized + data_mean) - data_mean
         k_speckle, k_cut = jax.random.split(rng)
         corrupted = negatives.speckle(k_speckle, observed + data_mean, self.learning.negative_rate)
         return negatives.cut(k_cut, corrupted) - data_mean

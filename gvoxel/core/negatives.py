@@ -41,6 +41,12 @@ def cut(rng, occupancy: jax.Array) -> jax.Array:
     return jnp.where(emptied, 0.0, occupancy).astype(occupancy.dtype)
 
 
+def decoded(occupancy: jax.Array, threshold: float = 0.5) -> jax.Array:
+    """Soft occupancies → the binary shapes they decode to (above `threshold`), as drawn
+    samples are written: what f should rate, breaks and stray voxels included."""
+    return (occupancy > threshold).astype(occupancy.dtype)
+
+
 def speckle(rng, occupancy: jax.Array, rate: float) -> jax.Array:
     """(N, R, R, R) occupancies in [0, 1] → the same shapes with about `rate`·(their voxel
     count) flipped: half of them occupied voxels turned off (holes, broken thin parts), half

@@ -113,6 +113,9 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     # this share of the synthesized examples' weight in eq. (7) (cooperative, synthesis)
     c.optim.negatives = 0.0
     c.optim.negative_rate = 0.05  # voxels flipped in a negative, per voxel of the shape
+    # "corrupted" (the observed shapes above) or "decoded" (the synthesized examples
+    # thresholded at 0.5: f rates the binary shapes a user sees)
+    c.optim.negative_kind = "corrupted"
 
     c.train = ml_collections.ConfigDict()
     c.train.batch_size = 20

@@ -83,6 +83,8 @@ class HasGenerator(Protocol):
     def refine(self, state, rng, y, num_steps: int, noise=True): ...
 
 
+NEGATIVE_KINDS = ("corrupted", "decoded")
+
 CAPABILITIES = {
     "draw fresh samples": DrawsSamples,
     "complete a partial input": CompletesInput,
@@ -193,7 +195,10 @@ def learning_settings(config) -> ebm.LearningSettings:
             f"optim.negatives must be in [0, 1) and optim.negative_rate in (0, 1]; got "
             f"{weight} and {rate}"
         )
-    return ebm.LearningSettings(alpha, ema, axis, turn, shift, weight, rate, noise)
+    kind = o.get("negative_kind", "corrupted")
+    if kind not in NEGATIVE_KINDS:
+        raise ConfigError(f"optim.negative_kind must be one of {NEGATIVE_KINDS}, got {kind!r}")
+    return ebm.LearningSettings(alpha, ema, axis, turn, shift, weight, rate, noise, kind)
 
 
 def energy_model(

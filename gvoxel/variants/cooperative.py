@@ -248,11 +248,14 @@ class Cooperative:
         revised = jax.lax.stop_gradient(revised)
 
         # Mode shifting, eq. (7): the revisions are the synthesized examples.
-        negative = m.negative_examples(jax.random.fold_in(k_eps, 8), observed, state["data_mean"])
+        synthesized = self.to_descriptor(state, revised)
+        negative = m.negative_examples(
+            jax.random.fold_in(k_eps, 8), observed, state["data_mean"], synthesized
+        )
         learner, _, metrics = m.mode_shifting(
             m.learner(state),
             observed,
-            self.to_descriptor(state, revised),
+            synthesized,
             negative=negative,
             rng=jax.random.fold_in(k_eps, 9),
         )

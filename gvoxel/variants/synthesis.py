@@ -51,7 +51,9 @@ class Synthesis:
         syn = chain.position
         k_aug = jax.random.fold_in(k_init, 2)
         observed = m.augment(k_aug, batch["voxels"])
-        negative = m.negative_examples(jax.random.fold_in(k_init, 3), observed, state["data_mean"])
+        negative = m.negative_examples(
+            jax.random.fold_in(k_init, 3), observed, state["data_mean"], syn
+        )
         learner, _, metrics = m.mode_shifting(
             m.learner(state), observed, syn, negative=negative, rng=jax.random.fold_in(k_aug, 5)
         )

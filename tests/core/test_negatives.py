@@ -99,6 +99,32 @@ def test_negative_examples_are_speckled_observed_shapes_in_the_descriptor_domain
     np.testing.assert_allclose(neg + mean, expected, atol=1e-6)
 
 
+def test_decoded_negatives_are_the_synthesized_examples_thresholded_at_one_half():
+    x = jnp.asarray([0.0, 0.2, 0.5, 0.50001, 0.9, 1.3, -0.4]).reshape(1, 7, 1, 1)
+    np.testing.assert_array_equal(negatives.decoded(x).ravel(), [0, 0, 0, 1, 1, 1, 0])
+    syn = jax.random.uniform(jax.random.PRNGKey(4), (3, 8, 8, 8))
+    mean = jnp.full((8, 8, 8), 0.1).at[0].set(0.4)  # per voxel, as data.mean="voxel"
+    m = ebm.EnergyModel(
+        model(0.5).descriptor, model(0.5).sampler, optax.adam(0.01), 8,
+        ebm.LearningSettings(negatives=0.5, negative_kind="decoded"),
+    )  # fmt: skip
+    neg = m.negative_examples(jax.random.PRNGKey(3), syn - mean, mean, syn - mean)
+    # the decoding happens on occupancies (mean added back), not on the descriptor's domain
+    np.testing.assert_array_equal(neg + mean, (syn > 0.5).astype(jnp.float32))
+    with pytest.raises(ValueError, match="synthesized"):
+        m.negative_examples(jax.random.PRNGKey(3), syn - mean, mean)
+
+
+def test_decoded_is_a_negative_kind_and_a_typo_is_a_config_error():
+    c = config_lib.load(
+        "configs/cooperative.py:smoke", **{"optim.negatives": 0.5, "optim.negative_kind": "decoded"}
+    )
+    assert base.learning_settings(c).negative_kind == "decoded"
+    c.optim.negative_kind = "decode"
+    with pytest.raises(ConfigError, match="optim.negative_kind"):
+        base.learning_settings(c)
+
+
 @pytest.mark.parametrize("key,value", [("negatives", 1.0), ("negatives", -0.1),
                                        ("negative_rate", 0.0)])  # fmt: skip
 def test_bad_negative_settings_are_config_errors(key, value):

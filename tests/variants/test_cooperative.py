@@ -209,6 +209,21 @@ def test_more_regression_steps_fit_the_revisions_closer():
         run_lib.Experiment(unit_config(**{"generator.steps": 0}), DataInfo(16, 16, 4), 1)
 
 
+def test_decoded_negatives_are_the_revisions_as_binary_shapes():
+    """optim.negative_kind="decoded": f_neg is f on this step's revisions decoded at 0.5."""
+    on = {"optim.negatives": 0.5, "optim.negative_kind": "decoded"}
+    state, new, _, _ = _first_iteration(**on)
+    exp = run_lib.Experiment(unit_config(**on), DataInfo(16, 16, 4), 1)
+    v = exp.variant
+    batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
+    _, metrics = jax.jit(v.train_step)(state, batch)
+    occupancy = v.to_descriptor(state, new["chains"]) + state["data_mean"]
+    assert 0.05 < float(jnp.mean(occupancy > 0.5)) < 0.95  # not what empty shapes give
+    decoded = (occupancy > 0.5).astype(jnp.float32) - state["data_mean"]
+    want = jnp.mean(v.model.descriptor_fn(state["params"], decoded))
+    np.testing.assert_allclose(metrics["f_neg"], want, rtol=1e-4, atol=1e-5)
+
+
 def test_fresh_draws_end_with_the_descriptors_polish():
     plain = run_lib.Experiment(unit_config(), DataInfo(16, 16, 4), 1).variant
     v = run_lib.Experiment(
