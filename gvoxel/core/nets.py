@@ -130,6 +130,9 @@ class Descriptor(nn.Module):
     # local patterns). The strided trunk sees Y on a coarse lattice; this term sees each
     # voxel's neighbourhood, e.g. a stray voxel or a leg that ends in mid-air.
     local: tuple[int, int] = (0, 0)
+    # f judges Y decoded at 0.5, the binary shape a user sees, and ∂f/∂Y is f's gradient
+    # there (straight-through). Y must be occupancies (data.mean="none").
+    binary_input: bool = False
 
     @nn.compact
     def __call__(self, y: jax.Array, features: bool = False, level=None):
@@ -144,6 +147,8 @@ class Descriptor(nn.Module):
                 f"model.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
             )
         h = y[..., None].astype(self.dtype)
+        if self.binary_input:
+            h = h + jax.lax.stop_gradient((h > 0.5).astype(h.dtype) - h)
         local = self._local(h, init, act) if self.local[0] > 0 else 0.0
         for _ in range(self.input_blur):
             h = blur(h)

@@ -82,6 +82,8 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.model.input_blur = 0  # [1, 2, 1] blur passes over Y before the net (anti-aliasing)
     c.model.spectral_norm = 0.0  # > 0: each layer's largest singular value capped at this
     c.model.local = ""  # "filters@kernel": a summed stride-1 local term added to f
+    # f sees Y decoded at 0.5, its gradient passed straight through (needs data.mean="none")
+    c.model.binary_input = False
     c.model.init_from = ""  # a trained run's workdir: start from its descriptor θ
 
     c.sampler = ml_collections.ConfigDict()

@@ -147,6 +147,7 @@ def descriptor(model_cfg, layers=None, levels: int = 0) -> nets.Descriptor:
         input_blur=int(model_cfg.get("input_blur", 0)),
         spectral_norm=float(model_cfg.get("spectral_norm", 0.0)),
         local=nets.resolve_local(model_cfg.get("local", "")),
+        binary_input=bool(model_cfg.get("binary_input", False)),
         levels=int(levels),
     )
 
@@ -206,6 +207,11 @@ def energy_model(
 ) -> ebm.EnergyModel:
     """The config's EBM at the data resolution (or `resolution`, with descriptor `net`;
     `levels` noise levels for diffusion recovery likelihood)."""
+    if config.model.get("binary_input", False) and config.data.mean != "none":
+        raise ConfigError(
+            "model.binary_input decodes occupancies at 0.5: set data.mean='none', got "
+            f"{config.data.mean!r}"
+        )
     return ebm.EnergyModel(
         descriptor=descriptor(config.model, net, levels),
         sampler=sampler_settings(config.sampler),

@@ -7,6 +7,9 @@ import pytest
 
 from gvoxel.core import nets
 from gvoxel.errors import ConfigError
+from gvoxel.experiment import config as config_lib
+from gvoxel.variants import base
+from tests import helpers
 
 
 def test_descriptor_exposes_feature_maps_and_presets():
@@ -178,3 +181,26 @@ def test_spectral_norm_makes_f_blind_to_the_weights_scale_and_bounds_its_gradien
     assert float(jnp.max(jnp.linalg.norm(grad.reshape(2, -1), axis=1))) <= bound
     with pytest.raises(ConfigError, match="spectral_norm"):
         nets.Descriptor(layers=layers, spectral_norm=-1.0).init(jax.random.PRNGKey(1), y)
+
+
+def test_binary_input_judges_the_decoded_shape_with_its_gradient_passed_straight_through():
+    net = nets.Descriptor(layers=((4, 3, 2),), init_std=0.0, binary_input=True)
+    plain = nets.Descriptor(layers=((4, 3, 2),), init_std=0.0)
+    y = jax.random.uniform(jax.random.PRNGKey(0), (2, 8, 8, 8), minval=-0.2, maxval=1.2)
+    decoded = (y > 0.5).astype(jnp.float32)
+    params = net.init(jax.random.PRNGKey(1), y)
+    np.testing.assert_allclose(net.apply(params, y), plain.apply(params, decoded), rtol=1e-6)
+    grad = jax.grad(lambda x: jnp.sum(net.apply(params, x)))(y)
+    want = jax.grad(lambda x: jnp.sum(plain.apply(params, x)))(decoded)
+    np.testing.assert_allclose(grad, want, rtol=1e-6, atol=1e-8)
+    # moving a voxel without crossing 0.5 changes nothing f sees
+    nudged = y + 0.01 * jnp.sign(y - 0.5) * (jnp.abs(y - 0.5) > 0.02)
+    np.testing.assert_array_equal(net.apply(params, nudged), net.apply(params, y))
+
+
+def test_binary_input_needs_occupancies():
+    c = config_lib.load("configs/synthesis.py:smoke", **{"model.binary_input": True})
+    with pytest.raises(ConfigError, match="data.mean='none'"):
+        base.energy_model(c, helpers.data_info(c))
+    c.data.mean = "none"
+    assert base.energy_model(c, helpers.data_info(c)).descriptor.binary_input
