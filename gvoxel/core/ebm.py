@@ -47,6 +47,7 @@ class SamplerSettings(NamedTuple):
     draw_steps: int = 0  # Langevin steps of a fresh draw from noise (0 = num_steps)
     anneal_to: float = -1.0  # ≥ 0: every chain's temperature goes linearly to this; -1 off
     shift_average: bool = False  # chains move on f̄, f averaged over Y's 2³ one-voxel rolls
+    binary_well: float = 0.0  # β > 0: chains move under f − β Σ Y²(1 − Y)² (occupancies)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +100,8 @@ class EnergyModel:
         None."""
         s = self.sampler
         f = energy.shift_averaged(self.descriptor_fn) if s.shift_average else self.descriptor_fn
+        if s.binary_well > 0:
+            f = energy.with_binary_well(f, s.binary_well)
         eg = functools.partial(energy.energy_and_grad, f, params, s=s.reference_std)
         temperature = s.temperature
         if s.anneal_to >= 0:

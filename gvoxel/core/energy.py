@@ -23,6 +23,18 @@ def energy(descriptor_fn: DescriptorFn, params, y: jax.Array, s: float = REFEREN
     return from_f(y, descriptor_fn(params, y), s)
 
 
+def with_binary_well(descriptor_fn: DescriptorFn, beta: float) -> DescriptorFn:
+    """f(Y) − β Σ Y²(1 − Y)²: the reference distribution times a double well with minima at
+    0 and 1 (Y occupancies), so chains settle on near-binary shapes like the data's. It
+    holds no θ: mode shifting's f is unchanged."""
+
+    def f_well(params, y):
+        well = jnp.sum(jnp.square(y * (1.0 - y)), axis=tuple(range(1, y.ndim)))
+        return descriptor_fn(params, y) - beta * well
+
+    return f_well
+
+
 def shift_averaged(descriptor_fn: DescriptorFn) -> DescriptorFn:
     """f̄(Y) = mean of f over the 2³ rolls of Y by 0 or 1 voxel along each axis.
 

@@ -102,6 +102,9 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     # ≥ 0: every chain's temperature annealed linearly from `temperature` to this over its
     # steps (training chains and fresh draws alike); -1 = constant
     c.sampler.anneal_to = -1.0
+    # β > 0: chains move under f − β Σ Y²(1 − Y)², a double well at 0 and 1 times the
+    # reference, so they settle on near-binary shapes (needs data.mean="none")
+    c.sampler.binary_well = 0.0
 
     c.optim = ml_collections.ConfigDict()
     c.optim.lr = 0.001

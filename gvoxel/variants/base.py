@@ -171,6 +171,7 @@ def sampler_settings(s) -> ebm.SamplerSettings:
         float(s.get("reinit", 0.0)),
         int(s.get("draw_steps", 0)),
         float(s.get("anneal_to", -1.0)),
+        binary_well=float(s.get("binary_well", 0.0)),
     )
 
 
@@ -207,11 +208,16 @@ def energy_model(
 ) -> ebm.EnergyModel:
     """The config's EBM at the data resolution (or `resolution`, with descriptor `net`;
     `levels` noise levels for diffusion recovery likelihood)."""
-    if config.model.get("binary_input", False) and config.data.mean != "none":
-        raise ConfigError(
-            "model.binary_input decodes occupancies at 0.5: set data.mean='none', got "
-            f"{config.data.mean!r}"
-        )
+    for key, on in (
+        ("model.binary_input", config.model.get("binary_input", False)),
+        ("sampler.binary_well", float(config.sampler.get("binary_well", 0.0)) != 0.0),
+    ):
+        if on and config.data.mean != "none":
+            raise ConfigError(
+                f"{key} works on occupancies: set data.mean='none', got {config.data.mean!r}"
+            )
+    if float(config.sampler.get("binary_well", 0.0)) < 0:
+        raise ConfigError(f"sampler.binary_well must be >= 0, got {config.sampler.binary_well}")
     return ebm.EnergyModel(
         descriptor=descriptor(config.model, net, levels),
         sampler=sampler_settings(config.sampler),

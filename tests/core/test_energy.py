@@ -89,3 +89,21 @@ def test_shift_averaged_f_is_the_mean_over_the_eight_one_voxel_rolls():
     # an f that no roll changes is its own average
     total = lambda p, y_: jnp.sum(jnp.square(y_), axis=(1, 2, 3))  # noqa: E731
     np.testing.assert_allclose(energy.shift_averaged(total)(None, y), total(None, y), rtol=1e-6)
+
+
+def test_binary_well_adds_a_double_well_with_minima_at_zero_and_one():
+    net, params = tiny_net()
+    fn = lambda p, y: net.apply({"params": p}, y)  # noqa: E731
+    well = energy.with_binary_well(fn, 3.0)
+    y = jax.random.uniform(jax.random.PRNGKey(2), (2, 6, 6, 6), minval=-0.5, maxval=1.5)
+    want_f = fn(params, y) - 3.0 * jnp.sum((y * (1 - y)) ** 2, axis=(1, 2, 3))
+    np.testing.assert_allclose(well(params, y), want_f, rtol=1e-5)
+    grad = jax.grad(lambda y_: jnp.sum(well(params, y_)))(y)
+    df = jax.grad(lambda y_: jnp.sum(fn(params, y_)))(y)
+    np.testing.assert_allclose(grad, df - 3.0 * 2 * y * (1 - y) * (1 - 2 * y), rtol=1e-4, atol=1e-5)
+    # with f = 0 and a wide reference, noise-free descent takes each voxel to its nearer well
+    zero = lambda p, y: jnp.zeros(y.shape[0])  # noqa: E731
+    x = jnp.asarray([0.2, 0.45, 0.55, 0.8]).reshape(1, 4, 1, 1)
+    for _ in range(400):
+        x = x - 0.1 * energy.energy_grad(energy.with_binary_well(zero, 3.0), None, x, s=100.0)
+    np.testing.assert_allclose(x.ravel(), [0, 0, 1, 1], atol=0.02)

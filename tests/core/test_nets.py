@@ -7,9 +7,6 @@ import pytest
 
 from gvoxel.core import nets
 from gvoxel.errors import ConfigError
-from gvoxel.experiment import config as config_lib
-from gvoxel.variants import base
-from tests import helpers
 
 
 def test_descriptor_exposes_feature_maps_and_presets():
@@ -197,10 +194,3 @@ def test_binary_input_judges_the_decoded_shape_with_its_gradient_passed_straight
     nudged = y + 0.01 * jnp.sign(y - 0.5) * (jnp.abs(y - 0.5) > 0.02)
     np.testing.assert_array_equal(net.apply(params, nudged), net.apply(params, y))
 
-
-def test_binary_input_needs_occupancies():
-    c = config_lib.load("configs/synthesis.py:smoke", **{"model.binary_input": True})
-    with pytest.raises(ConfigError, match="data.mean='none'"):
-        base.energy_model(c, helpers.data_info(c))
-    c.data.mean = "none"
-    assert base.energy_model(c, helpers.data_info(c)).descriptor.binary_input

@@ -12,6 +12,7 @@ import pytest
 
 from gvoxel import variants
 from gvoxel.errors import ConfigError
+from gvoxel.experiment import config as config_lib
 from gvoxel.variants import base
 from tests.helpers import data_info, smoke_config
 
@@ -101,3 +102,22 @@ def test_descriptor_reads_the_local_term_spec_and_refuses_a_bad_one():
         model_cfg.local = bad
         with pytest.raises(ConfigError, match="model.local"):
             base.descriptor(model_cfg)
+
+
+def test_binary_input_needs_occupancies():
+    c = config_lib.load("configs/synthesis.py:smoke", **{"model.binary_input": True})
+    with pytest.raises(ConfigError, match="model.binary_input .* data.mean='none'"):
+        base.energy_model(c, data_info(c))
+    c.data.mean = "none"
+    assert base.energy_model(c, data_info(c)).descriptor.binary_input
+
+
+def test_binary_well_needs_occupancies_and_a_non_negative_weight():
+    c = config_lib.load("configs/cooperative.py:smoke", **{"sampler.binary_well": 5.0})
+    with pytest.raises(ConfigError, match="sampler.binary_well .* data.mean='none'"):
+        base.energy_model(c, data_info(c))
+    c.data.mean = "none"
+    assert base.energy_model(c, data_info(c)).sampler.binary_well == 5.0
+    c.sampler.binary_well = -1.0
+    with pytest.raises(ConfigError, match="sampler.binary_well must be >= 0"):
+        base.energy_model(c, data_info(c))
