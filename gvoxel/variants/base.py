@@ -208,16 +208,17 @@ def energy_model(
 ) -> ebm.EnergyModel:
     """The config's EBM at the data resolution (or `resolution`, with descriptor `net`;
     `levels` noise levels for diffusion recovery likelihood)."""
+    well = float(config.sampler.get("binary_well", 0.0))
+    if well < 0:
+        raise ConfigError(f"sampler.binary_well must be >= 0, got {well}")
     for key, on in (
         ("model.binary_input", config.model.get("binary_input", False)),
-        ("sampler.binary_well", float(config.sampler.get("binary_well", 0.0)) != 0.0),
+        ("sampler.binary_well", well > 0),
     ):
         if on and config.data.mean != "none":
             raise ConfigError(
                 f"{key} works on occupancies: set data.mean='none', got {config.data.mean!r}"
             )
-    if float(config.sampler.get("binary_well", 0.0)) < 0:
-        raise ConfigError(f"sampler.binary_well must be >= 0, got {config.sampler.binary_well}")
     return ebm.EnergyModel(
         descriptor=descriptor(config.model, net, levels),
         sampler=sampler_settings(config.sampler),
