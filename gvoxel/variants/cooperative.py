@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from gvoxel.core import draws, ebm, energy, langevin
+from gvoxel.core import bridges, draws, ebm, energy, langevin
 from gvoxel.core import generator as gen
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
@@ -51,6 +51,11 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     # 0 = Algorithm 3 as written: regress Ỹ on the Z that generated it)
     g.infer_steps = 0
     g.infer_step_size = 0.1
+    # g regresses on the revision with its faint voxels (above this bound, joined to the
+    # shape, gvoxel.core.bridges) raised above 0.5, so g learns to draw thin parts whole
+    # (0 = Algorithm 3 as written); with bridge_ridge only a thin part's centre line joins
+    g.bridge = 0.0
+    g.bridge_ridge = True
     g.lr = 0.0003
     g.b1 = 0.6
     g.b2 = 0.999
@@ -98,6 +103,8 @@ class Cooperative:
     infer_step_size: float = 0.1
     bernoulli: bool = False  # generator.likelihood: regress g's pre-tanh output
     gen_ema: float = 0.0  # generator.ema: decay of the moving average of α that draws use
+    bridge: float = 0.0  # generator.bridge: hysteresis bound of g's target (0 = off)
+    bridge_ridge: bool = True
     # chains: the last revisions Ỹ (so gvoxel sample --init=chains continues them);
     # generated: the g(Z) they started from. Both per chain, split over devices.
     sharded_keys = ("chains", "generated")
@@ -134,6 +141,9 @@ class Cooperative:
             raise ConfigError(
                 f"generator.likelihood must be 'gaussian' or 'bernoulli', got {likelihood!r}"
             )
+        bridge = float(g.get("bridge", 0.0))  # runs saved before the key: off
+        if not 0.0 <= bridge < 0.5:
+            raise ConfigError(f"generator.bridge must be in [0, 0.5), got {g.bridge}")
         if g.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"generator.optimizer must be 'adam' or 'sgd', got {g.optimizer!r}")
         lr = float(g.lr)
@@ -168,6 +178,8 @@ class Cooperative:
             infer_step_size=float(g.infer_step_size),
             bernoulli=likelihood == "bernoulli",
             gen_ema=gen_ema,
+            bridge=bridge,
+            bridge_ridge=bool(g.get("bridge_ridge", True)),
         )
 
     # -- pure functions -------------------------------------------------------------------
@@ -266,6 +278,9 @@ class Cooperative:
         # unbounded), and regressing a tanh output onto ±1.5 only drives it into saturation,
         # where ∂g/∂α vanishes and a voxel stuck at −1 never turns on again.
         target = jnp.clip(revised, -1.0, 1.0)
+        if self.bridge:
+            occupancy = bridges.bridged((target + 1.0) / 2.0, self.bridge, self.bridge_ridge)
+            target = 2.0 * occupancy - 1.0
         residual = target - y_gen
         n = self.num_chains
 

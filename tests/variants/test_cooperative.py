@@ -144,6 +144,43 @@ def test_generator_regresses_on_revisions_clipped_to_its_range():
     np.testing.assert_allclose(metrics["gen_loss"], want, rtol=1e-5)
 
 
+def test_generator_regresses_on_the_revision_with_its_thin_parts_bridged():
+    """generator.bridge: g's target is the revision whose faint voxels joined to the shape
+    are raised above 0.5 (gvoxel.core.bridges); without it, the revision itself."""
+    seat = np.full((16,) * 3, 0.02, np.float32)
+    seat[4:12, 4:12, 10] = 0.9
+    seat[6, 6, 2:10] = [0.7, 0.35, 0.7, 0.35, 0.7, 0.35, 0.7, 0.35]  # a beaded leg
+
+    @dataclasses.dataclass(frozen=True)
+    class Beads(Cooperative):
+        def refine(self, state, rng, y, num_steps, noise=True):
+            return jnp.broadcast_to(2.0 * seat - 1.0, y.shape)
+
+    def gen_loss(**overrides):
+        exp = run_lib.Experiment(unit_config(**overrides), DataInfo(16, 16, 4), 1)
+        v = exp.variant
+        beads = Beads(**{f.name: getattr(v, f.name) for f in dataclasses.fields(v)})
+        state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
+        batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
+        _, metrics = jax.jit(beads.train_step)(state, batch)
+        y_gen = v.generator.apply(
+            {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]},
+            v.latents(jax.random.split(state["rng"], 4)[1], v.num_chains),
+            train=True,
+            mutable=["batch_stats"],
+        )[0]
+        return float(metrics["gen_loss"]), y_gen, v.sigma
+
+    bridged = seat.copy()
+    bridged[6, 6, 3:10:2] = 0.6  # the faint beads between the strong ones, and under the seat
+    for overrides, target in (({}, seat), ({"generator.bridge": 0.3}, bridged)):
+        loss, y_gen, sigma = gen_loss(**overrides)
+        want = jnp.mean(jnp.sum(jnp.square(2.0 * target - 1.0 - y_gen), axis=(1, 2, 3)))
+        np.testing.assert_allclose(loss, want / (2 * sigma**2), rtol=1e-5)
+    with pytest.raises(ConfigError, match="generator.bridge must be in"):
+        run_lib.Experiment(unit_config(**{"generator.bridge": 0.5}), DataInfo(16, 16, 4), 1)
+
+
 def test_bernoulli_likelihood_moves_voxels_saturated_at_minus_one():
     """generator.likelihood=bernoulli applies the residual Ỹ − g(Z) to g's pre-tanh output:
     where g is saturated at −1, eq. (17)'s gradient through tanh is exactly 0, the
@@ -331,7 +368,7 @@ def test_generator_moving_average_follows_its_formula_and_draws_use_it(assert_st
 
 
 def test_smoke_trains_resumes_bit_exactly_and_samples(trained_run, assert_states_equal, tmp_path):
-    ema = {"generator.ema": 0.5}  # resumes with α's moving average too
+    ema = {"generator.ema": 0.5, "generator.bridge": 0.3}  # with α's average, bridged targets
     full, part = trained_run("cooperative", **ema), tmp_path / "part"
     for name in ("samples", "generated"):
         assert os.path.exists(full / "samples" / f"iter_000004_{name}.png")

@@ -1,0 +1,57 @@
+"""Joining a soft shape's faint voxels to it: hysteresis on occupancies.
+
+A thin part drawn soft (a leg whose voxels hover around 0.5) decodes at 0.5 into beads. The
+voxels above a lower bound that connect (26-neighbourhood) to voxels above 0.5 join the
+beads again. With `ridge`, only voxels that are the largest of their 3×3 neighbourhood in
+some grid plane may join, so the faint halo around a surface does not thicken it.
+
+Pure jax functions; the flood fill is a `lax.while_loop` of 3³ dilations within the
+candidates, so it stops when nothing more joins.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from gvoxel.core import negatives
+
+
+def ridge(occupancy: jax.Array) -> jax.Array:
+    """(N, R, R, R) → bool: voxels at least as large as every neighbour in their 3×3
+    neighbourhood of one of the three grid planes through them (a thin part's centre
+    line)."""
+    out = jnp.zeros(occupancy.shape, bool)
+    for axis in (1, 2, 3):
+        window = [1, 3, 3, 3]
+        window[axis] = 1
+        top = jax.lax.reduce_window(
+            occupancy, -jnp.inf, jax.lax.max, tuple(window), (1, 1, 1, 1), "SAME"
+        )
+        out = out | (occupancy >= top)
+    return out
+
+
+def joined(occupancy: jax.Array, low: float, use_ridge: bool = False) -> jax.Array:
+    """(N, R, R, R) occupancies → bool: the voxels above 0.5, and the voxels above `low`
+    (ridge voxels only, with `use_ridge`) connected to them through voxels above `low`."""
+    strong = occupancy > 0.5
+    candidates = occupancy > low
+    if use_ridge:
+        candidates = candidates & ridge(occupancy)
+    candidates = candidates | strong
+
+    def grow(carry):
+        region, _ = carry
+        grown = negatives.dilate(region, 1) & candidates
+        return grown, jnp.any(grown != region)
+
+    region, _ = jax.lax.while_loop(lambda c: c[1], grow, (strong, jnp.array(True)))
+    return region
+
+
+def bridged(occupancy: jax.Array, low: float, use_ridge: bool = False, floor: float = 0.6):
+    """The soft shape with its joined faint voxels raised to `floor` (above 0.5), so they
+    decode as part of it; every other voxel unchanged."""
+    faint = joined(occupancy, low, use_ridge) & (occupancy <= 0.5)
+    return jnp.where(faint, jnp.maximum(occupancy, floor), occupancy)

@@ -1,0 +1,70 @@
+"""Hysteresis on occupancies: faint voxels join a shape only through faint voxels that touch
+it; ridge candidates are each a plane's local maximum; bridging changes nothing else."""
+
+import jax.numpy as jnp
+import numpy as np
+import scipy.ndimage as ndimage
+
+from gvoxel.core import bridges
+
+
+def beaded_leg(r=12):
+    """A seat (0.9) with a leg below it drawn as beads: 0.7 and 0.35 alternating, then a
+    0.2 gap and one last bead; a faint voxel (0.4) far from everything."""
+    x = np.zeros((1, r, r, r), np.float32)
+    x[0, 2:8, 2:8, 9] = 0.9  # seat, up axis last
+    x[0, 3, 3, 1:9] = [0.7, 0.2, 0.7, 0.35, 0.7, 0.35, 0.7, 0.35]  # z = 1..8
+    x[0, 10, 10, 2] = 0.4
+    return x
+
+
+def test_faint_voxels_join_through_faint_voxels_touching_the_shape():
+    x = beaded_leg()
+    joined = np.asarray(bridges.joined(jnp.asarray(x), 0.3))[0]
+    leg = joined[3, 3, 1:9]
+    np.testing.assert_array_equal(leg, [True, False, True, True, True, True, True, True])
+    assert joined[x[0] > 0.5].all()  # every strong voxel stays
+    assert not joined[10, 10, 2]  # a faint voxel alone joins nothing
+    # above the beads' value the leg falls apart again: only strong voxels
+    strict = np.asarray(bridges.joined(jnp.asarray(x), 0.4))[0]
+    np.testing.assert_array_equal(strict, x[0] > 0.5)
+
+
+def test_joined_is_scipy_hysteresis_on_random_fields():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(3, 10, 10, 10)).astype(np.float32) ** 2
+    for low, use_ridge in ((0.2, False), (0.1, True)):
+        got = np.asarray(bridges.joined(jnp.asarray(x), low, use_ridge))
+        ridge = np.asarray(bridges.ridge(jnp.asarray(x))) if use_ridge else True
+        for g, want_in, c in zip(x, got, np.broadcast_to(ridge, x.shape), strict=True):
+            labels, _ = ndimage.label((g > 0.5) | ((g > low) & c), np.ones((3, 3, 3), bool))
+            keep = np.unique(labels[g > 0.5])
+            np.testing.assert_array_equal(want_in, np.isin(labels, keep[keep > 0]))
+
+
+def test_ridge_voxels_are_a_planes_local_maximum():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(size=(2, 8, 8, 8)).astype(np.float32)
+    got = np.asarray(bridges.ridge(jnp.asarray(x)))
+    want = np.zeros_like(got)
+    for axis in (1, 2, 3):
+        size = [1, 3, 3, 3]
+        size[axis] = 1
+        want |= x >= ndimage.maximum_filter(x, size=size, mode="constant", cval=-1.0)
+    np.testing.assert_array_equal(got, want)
+    assert 0 < got.mean() < 1
+
+
+def test_bridged_raises_joined_faint_voxels_and_leaves_the_rest_bit_exact():
+    x = beaded_leg()
+    out = np.asarray(bridges.bridged(jnp.asarray(x), 0.3, floor=0.6))
+    joined = np.asarray(bridges.joined(jnp.asarray(x), 0.3))
+    raised = joined & (x <= 0.5)
+    assert raised.sum() == 3
+    np.testing.assert_array_equal(out[raised], np.float32(0.6))
+    np.testing.assert_array_equal(out[~raised], x[~raised])
+    def pieces(y):
+        return ndimage.label(y > 0.5, np.ones((3, 3, 3), bool))[1]
+
+    assert pieces(x[0]) == 5  # the seat and four beads
+    assert pieces(out[0]) == 2  # the seat with its leg, and the bead below the gap
