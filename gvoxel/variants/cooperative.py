@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from gvoxel.core import bridges, draws, ebm, energy, langevin
+from gvoxel.core import draws, ebm, energy, langevin, pieces
 from gvoxel.core import generator as gen
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
@@ -52,10 +52,13 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     g.infer_steps = 0
     g.infer_step_size = 0.1
     # g regresses on the revision with its faint voxels (above this bound, joined to the
-    # shape, gvoxel.core.bridges) raised above 0.5, so g learns to draw thin parts whole
+    # shape, gvoxel.core.pieces) raised above 0.5, so g learns to draw thin parts whole
     # (0 = Algorithm 3 as written); with bridge_ridge only a thin part's centre line joins
     g.bridge = 0.0
     g.bridge_ridge = True
+    # ... and with every voxel outside the (bridged) revision's largest piece lowered below
+    # 0.5, so g learns to draw one piece, as real chairs are
+    g.main_piece = False
     g.lr = 0.0003
     g.b1 = 0.6
     g.b2 = 0.999
@@ -105,6 +108,7 @@ class Cooperative:
     gen_ema: float = 0.0  # generator.ema: decay of the moving average of α that draws use
     bridge: float = 0.0  # generator.bridge: hysteresis bound of g's target (0 = off)
     bridge_ridge: bool = True
+    main_piece: bool = False  # generator.main_piece: g's target keeps its largest piece only
     # chains: the last revisions Ỹ (so gvoxel sample --init=chains continues them);
     # generated: the g(Z) they started from. Both per chain, split over devices.
     sharded_keys = ("chains", "generated")
@@ -180,6 +184,7 @@ class Cooperative:
             gen_ema=gen_ema,
             bridge=bridge,
             bridge_ridge=bool(g.get("bridge_ridge", True)),
+            main_piece=bool(g.get("main_piece", False)),
         )
 
     # -- pure functions -------------------------------------------------------------------
@@ -278,8 +283,12 @@ class Cooperative:
         # unbounded), and regressing a tanh output onto ±1.5 only drives it into saturation,
         # where ∂g/∂α vanishes and a voxel stuck at −1 never turns on again.
         target = jnp.clip(revised, -1.0, 1.0)
-        if self.bridge:
-            occupancy = bridges.bridged((target + 1.0) / 2.0, self.bridge, self.bridge_ridge)
+        if self.bridge or self.main_piece:
+            occupancy = (target + 1.0) / 2.0
+            if self.bridge:
+                occupancy = pieces.bridged(occupancy, self.bridge, self.bridge_ridge)
+            if self.main_piece:
+                occupancy = pieces.main_piece(occupancy)
             target = 2.0 * occupancy - 1.0
         residual = target - y_gen
         n = self.num_chains

@@ -144,9 +144,10 @@ def test_generator_regresses_on_revisions_clipped_to_its_range():
     np.testing.assert_allclose(metrics["gen_loss"], want, rtol=1e-5)
 
 
-def test_generator_regresses_on_the_revision_with_its_thin_parts_bridged():
+def test_generator_regresses_on_the_revision_bridged_and_reduced_to_its_main_piece():
     """generator.bridge: g's target is the revision whose faint voxels joined to the shape
-    are raised above 0.5 (gvoxel.core.bridges); without it, the revision itself."""
+    are raised above 0.5; generator.main_piece: the voxels above 0.5 outside its largest
+    piece lowered below (gvoxel.core.pieces); without either, the revision itself."""
     seat = np.full((16,) * 3, 0.02, np.float32)
     seat[4:12, 4:12, 10] = 0.9
     seat[6, 6, 2:10] = [0.7, 0.35, 0.7, 0.35, 0.7, 0.35, 0.7, 0.35]  # a beaded leg
@@ -173,7 +174,15 @@ def test_generator_regresses_on_the_revision_with_its_thin_parts_bridged():
 
     bridged = seat.copy()
     bridged[6, 6, 3:10:2] = 0.6  # the faint beads between the strong ones, and under the seat
-    for overrides, target in (({}, seat), ({"generator.bridge": 0.3}, bridged)):
+    main = seat.copy()
+    main[6, 6, 2:10:2] = 0.4  # generator.main_piece alone: the strong beads are loose pieces
+    cases = (
+        ({}, seat),
+        ({"generator.bridge": 0.3}, bridged),
+        ({"generator.main_piece": True}, main),
+        ({"generator.bridge": 0.3, "generator.main_piece": True}, bridged),  # one piece
+    )
+    for overrides, target in cases:
         loss, y_gen, sigma = gen_loss(**overrides)
         want = jnp.mean(jnp.sum(jnp.square(2.0 * target - 1.0 - y_gen), axis=(1, 2, 3)))
         np.testing.assert_allclose(loss, want / (2 * sigma**2), rtol=1e-5)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.ndimage as ndimage
 
-from gvoxel.core import bridges
+from gvoxel.core import pieces
 
 
 def beaded_leg(r=12):
@@ -20,13 +20,13 @@ def beaded_leg(r=12):
 
 def test_faint_voxels_join_through_faint_voxels_touching_the_shape():
     x = beaded_leg()
-    joined = np.asarray(bridges.joined(jnp.asarray(x), 0.3))[0]
+    joined = np.asarray(pieces.joined(jnp.asarray(x), 0.3))[0]
     leg = joined[3, 3, 1:9]
     np.testing.assert_array_equal(leg, [True, False, True, True, True, True, True, True])
     assert joined[x[0] > 0.5].all()  # every strong voxel stays
     assert not joined[10, 10, 2]  # a faint voxel alone joins nothing
     # above the beads' value the leg falls apart again: only strong voxels
-    strict = np.asarray(bridges.joined(jnp.asarray(x), 0.4))[0]
+    strict = np.asarray(pieces.joined(jnp.asarray(x), 0.4))[0]
     np.testing.assert_array_equal(strict, x[0] > 0.5)
 
 
@@ -34,8 +34,8 @@ def test_joined_is_scipy_hysteresis_on_random_fields():
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(3, 10, 10, 10)).astype(np.float32) ** 2
     for low, use_ridge in ((0.2, False), (0.1, True)):
-        got = np.asarray(bridges.joined(jnp.asarray(x), low, use_ridge))
-        ridge = np.asarray(bridges.ridge(jnp.asarray(x))) if use_ridge else True
+        got = np.asarray(pieces.joined(jnp.asarray(x), low, use_ridge))
+        ridge = np.asarray(pieces.ridge(jnp.asarray(x))) if use_ridge else True
         for g, want_in, c in zip(x, got, np.broadcast_to(ridge, x.shape), strict=True):
             labels, _ = ndimage.label((g > 0.5) | ((g > low) & c), np.ones((3, 3, 3), bool))
             keep = np.unique(labels[g > 0.5])
@@ -45,7 +45,7 @@ def test_joined_is_scipy_hysteresis_on_random_fields():
 def test_ridge_voxels_are_a_planes_local_maximum():
     rng = np.random.default_rng(1)
     x = rng.uniform(size=(2, 8, 8, 8)).astype(np.float32)
-    got = np.asarray(bridges.ridge(jnp.asarray(x)))
+    got = np.asarray(pieces.ridge(jnp.asarray(x)))
     want = np.zeros_like(got)
     for axis in (1, 2, 3):
         size = [1, 3, 3, 3]
@@ -57,14 +57,38 @@ def test_ridge_voxels_are_a_planes_local_maximum():
 
 def test_bridged_raises_joined_faint_voxels_and_leaves_the_rest_bit_exact():
     x = beaded_leg()
-    out = np.asarray(bridges.bridged(jnp.asarray(x), 0.3, floor=0.6))
-    joined = np.asarray(bridges.joined(jnp.asarray(x), 0.3))
+    out = np.asarray(pieces.bridged(jnp.asarray(x), 0.3, floor=0.6))
+    joined = np.asarray(pieces.joined(jnp.asarray(x), 0.3))
     raised = joined & (x <= 0.5)
     assert raised.sum() == 3
     np.testing.assert_array_equal(out[raised], np.float32(0.6))
     np.testing.assert_array_equal(out[~raised], x[~raised])
-    def pieces(y):
+    def count(y):
         return ndimage.label(y > 0.5, np.ones((3, 3, 3), bool))[1]
 
-    assert pieces(x[0]) == 5  # the seat and four beads
-    assert pieces(out[0]) == 2  # the seat with its leg, and the bead below the gap
+    assert count(x[0]) == 5  # the seat and four beads
+    assert count(out[0]) == 2  # the seat with its leg, and the bead below the gap
+
+
+def test_largest_piece_is_scipys_largest_component():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(size=(4, 10, 10, 10)) < np.array([0.1, 0.2, 0.3, 0.0])[:, None, None, None]
+    got = np.asarray(pieces.largest(jnp.asarray(x)))
+    for occupied, keep in zip(x, got, strict=True):
+        labels, n = ndimage.label(occupied, np.ones((3, 3, 3), bool))
+        if n == 0:
+            assert not keep.any()
+            continue
+        sizes = np.bincount(labels.ravel())[1:]
+        assert keep.sum() == sizes.max()
+        assert len(np.unique(labels[keep])) == 1  # one whole piece
+        assert (labels == labels[keep][0]).sum() == keep.sum()
+
+
+def test_main_piece_lowers_loose_voxels_only():
+    x = beaded_leg()
+    out = np.asarray(pieces.main_piece(jnp.asarray(x), ceiling=0.4))
+    loose = np.zeros(x.shape, bool)
+    loose[0, 3, 3, [1, 3, 5, 7]] = True  # the beads; the seat is the largest piece
+    np.testing.assert_array_equal(out[loose], np.float32(0.4))
+    np.testing.assert_array_equal(out[~loose], x[~loose])

@@ -1,4 +1,4 @@
-"""Joining a soft shape's faint voxels to it: hysteresis on occupancies.
+"""A soft shape's pieces: joining its faint voxels to it (hysteresis), its largest piece.
 
 A thin part drawn soft (a leg whose voxels hover around 0.5) decodes at 0.5 into beads. The
 voxels above a lower bound that connect (26-neighbourhood) to voxels above 0.5 join the
@@ -6,7 +6,7 @@ beads again. With `ridge`, only voxels that are the largest of their 3×3 neighb
 some grid plane may join, so the faint halo around a surface does not thicken it.
 
 Pure jax functions; the flood fill is a `lax.while_loop` of 3³ dilations within the
-candidates, so it stops when nothing more joins.
+candidates, so it stops when nothing more joins; pieces are labelled the same way.
 """
 
 from __future__ import annotations
@@ -55,3 +55,34 @@ def bridged(occupancy: jax.Array, low: float, use_ridge: bool = False, floor: fl
     decode as part of it; every other voxel unchanged."""
     faint = joined(occupancy, low, use_ridge) & (occupancy <= 0.5)
     return jnp.where(faint, jnp.maximum(occupancy, floor), occupancy)
+
+
+def largest(occupied: jax.Array) -> jax.Array:
+    """(N, R, R, R) bool → bool: each shape's largest 26-connected piece (the one with the
+    highest voxel index among equals); all False for an empty shape."""
+    n = occupied.shape[0]
+    size = occupied[0].size
+    index = jnp.arange(1, size + 1, dtype=jnp.int32).reshape(occupied.shape[1:])
+    labels = jnp.where(occupied, index, 0)
+
+    def spread(carry):
+        labels, _ = carry
+        wider = jax.lax.reduce_window(labels, 0, jax.lax.max, (1, 3, 3, 3), (1, 1, 1, 1), "SAME")
+        wider = jnp.where(occupied, wider, 0)
+        return wider, jnp.any(wider != labels)
+
+    labels, _ = jax.lax.while_loop(lambda c: c[1], spread, (labels, jnp.array(True)))
+    flat = labels.reshape(n, -1)
+    counts = jax.vmap(lambda l: jnp.zeros(size + 1, jnp.int32).at[l].add(1))(flat)
+    counts = counts.at[:, 0].set(0)
+    biggest = size - jnp.argmax(counts[:, ::-1], axis=1)  # ties: the highest label
+    keep = (flat == biggest[:, None]) & (flat > 0)
+    return keep.reshape(occupied.shape)
+
+
+def main_piece(occupancy: jax.Array, ceiling: float = 0.4) -> jax.Array:
+    """The soft shape with every voxel above 0.5 outside its largest piece lowered to
+    `ceiling` (below 0.5), so only the largest piece decodes; the rest unchanged."""
+    occupied = occupancy > 0.5
+    loose = occupied & ~largest(occupied)
+    return jnp.where(loose, jnp.minimum(occupancy, ceiling), occupancy)
