@@ -63,6 +63,7 @@ def test_bridged_raises_joined_faint_voxels_and_leaves_the_rest_bit_exact():
     assert raised.sum() == 3
     np.testing.assert_array_equal(out[raised], np.float32(0.6))
     np.testing.assert_array_equal(out[~raised], x[~raised])
+
     def count(y):
         return ndimage.label(y > 0.5, np.ones((3, 3, 3), bool))[1]
 
