@@ -57,12 +57,10 @@ def bridged(occupancy: jax.Array, low: float, use_ridge: bool = False, floor: fl
     return jnp.where(faint, jnp.maximum(occupancy, floor), occupancy)
 
 
-def largest(occupied: jax.Array) -> jax.Array:
-    """(N, R, R, R) bool → bool: each shape's largest 26-connected piece (the one with the
-    highest voxel index among equals); all False for an empty shape."""
-    n = occupied.shape[0]
-    size = occupied[0].size
-    index = jnp.arange(1, size + 1, dtype=jnp.int32).reshape(occupied.shape[1:])
+def _labels(occupied: jax.Array) -> jax.Array:
+    """(N, R, R, R) bool → int32: each occupied voxel labelled by the highest voxel index
+    (from 1) of its 26-connected piece; 0 where empty."""
+    index = jnp.arange(1, occupied[0].size + 1, dtype=jnp.int32).reshape(occupied.shape[1:])
     labels = jnp.where(occupied, index, 0)
 
     def spread(carry):
@@ -72,12 +70,33 @@ def largest(occupied: jax.Array) -> jax.Array:
         return wider, jnp.any(wider != labels)
 
     labels, _ = jax.lax.while_loop(lambda c: c[1], spread, (labels, jnp.array(True)))
-    flat = labels.reshape(n, -1)
-    counts = jax.vmap(lambda l: jnp.zeros(size + 1, jnp.int32).at[l].add(1))(flat)
-    counts = counts.at[:, 0].set(0)
-    biggest = size - jnp.argmax(counts[:, ::-1], axis=1)  # ties: the highest label
-    keep = (flat == biggest[:, None]) & (flat > 0)
-    return keep.reshape(occupied.shape)
+    return labels
+
+
+def _counts(labels: jax.Array) -> jax.Array:
+    """(N, R, R, R) labels → (N, R³ + 1) voxels per label (label 0, the empty space: 0)."""
+    flat = labels.reshape(labels.shape[0], -1)
+    counts = jax.vmap(lambda l: jnp.zeros(flat.shape[1] + 1, jnp.int32).at[l].add(1))(flat)
+    return counts.at[:, 0].set(0)
+
+
+def largest(occupied: jax.Array) -> jax.Array:
+    """(N, R, R, R) bool → bool: each shape's largest 26-connected piece (the one with the
+    highest voxel index among equals); all False for an empty shape."""
+    labels = _labels(occupied)
+    counts = _counts(labels)
+    biggest = counts.shape[1] - 1 - jnp.argmax(counts[:, ::-1], axis=1)  # ties: highest
+    return (labels == biggest[:, None, None, None]) & occupied
+
+
+def piece_size(occupied: jax.Array) -> jax.Array:
+    """(N, R, R, R) bool → int32: the voxel count of each occupied voxel's piece; 0 where
+    empty."""
+    labels = _labels(occupied)
+    counts = _counts(labels)
+    return jnp.take_along_axis(counts, labels.reshape(labels.shape[0], -1), axis=1).reshape(
+        labels.shape
+    )
 
 
 def main_piece(occupancy: jax.Array, ceiling: float = 0.4) -> jax.Array:
@@ -86,3 +105,11 @@ def main_piece(occupancy: jax.Array, ceiling: float = 0.4) -> jax.Array:
     occupied = occupancy > 0.5
     loose = occupied & ~largest(occupied)
     return jnp.where(loose, jnp.minimum(occupancy, ceiling), occupancy)
+
+
+def despeckled(occupancy: jax.Array, max_size: int, ceiling: float = 0.4) -> jax.Array:
+    """The soft shape with every piece of at most `max_size` voxels above 0.5 lowered to
+    `ceiling`, so stray voxels no longer decode; larger pieces and the rest unchanged."""
+    occupied = occupancy > 0.5
+    stray = occupied & (piece_size(occupied) <= max_size)
+    return jnp.where(stray, jnp.minimum(occupancy, ceiling), occupancy)

@@ -59,6 +59,8 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     # ... and with every voxel outside the (bridged) revision's largest piece lowered below
     # 0.5, so g learns to draw one piece, as real chairs are
     g.main_piece = False
+    # ... or with only its pieces of at most this many voxels lowered (stray voxels; 0 = off)
+    g.despeckle = 0
     g.lr = 0.0003
     g.b1 = 0.6
     g.b2 = 0.999
@@ -109,6 +111,7 @@ class Cooperative:
     bridge: float = 0.0  # generator.bridge: hysteresis bound of g's target (0 = off)
     bridge_ridge: bool = True
     main_piece: bool = False  # generator.main_piece: g's target keeps its largest piece only
+    despeckle: int = 0  # generator.despeckle: g's target drops pieces of at most this size
     # chains: the last revisions Ỹ (so gvoxel sample --init=chains continues them);
     # generated: the g(Z) they started from. Both per chain, split over devices.
     sharded_keys = ("chains", "generated")
@@ -148,6 +151,9 @@ class Cooperative:
         bridge = float(g.get("bridge", 0.0))  # runs saved before the key: off
         if not 0.0 <= bridge < 0.5:
             raise ConfigError(f"generator.bridge must be in [0, 0.5), got {g.bridge}")
+        despeckle = int(g.get("despeckle", 0))
+        if despeckle < 0:
+            raise ConfigError(f"generator.despeckle must be >= 0, got {g.despeckle}")
         if g.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"generator.optimizer must be 'adam' or 'sgd', got {g.optimizer!r}")
         lr = float(g.lr)
@@ -185,6 +191,7 @@ class Cooperative:
             bridge=bridge,
             bridge_ridge=bool(g.get("bridge_ridge", True)),
             main_piece=bool(g.get("main_piece", False)),
+            despeckle=despeckle,
         )
 
     # -- pure functions -------------------------------------------------------------------
@@ -283,12 +290,14 @@ class Cooperative:
         # unbounded), and regressing a tanh output onto ±1.5 only drives it into saturation,
         # where ∂g/∂α vanishes and a voxel stuck at −1 never turns on again.
         target = jnp.clip(revised, -1.0, 1.0)
-        if self.bridge or self.main_piece:
+        if self.bridge or self.main_piece or self.despeckle:
             occupancy = (target + 1.0) / 2.0
             if self.bridge:
                 occupancy = pieces.bridged(occupancy, self.bridge, self.bridge_ridge)
             if self.main_piece:
                 occupancy = pieces.main_piece(occupancy)
+            if self.despeckle:
+                occupancy = pieces.despeckled(occupancy, self.despeckle)
             target = 2.0 * occupancy - 1.0
         residual = target - y_gen
         n = self.num_chains

@@ -93,3 +93,18 @@ def test_main_piece_lowers_loose_voxels_only():
     loose[0, 3, 3, [1, 3, 5, 7]] = True  # the beads; the seat is the largest piece
     np.testing.assert_array_equal(out[loose], np.float32(0.4))
     np.testing.assert_array_equal(out[~loose], x[~loose])
+
+
+def test_piece_size_counts_each_voxels_piece_and_despeckle_drops_small_ones():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(size=(2, 10, 10, 10)) < 0.15
+    got = np.asarray(pieces.piece_size(jnp.asarray(x)))
+    for occupied, size in zip(x, got, strict=True):
+        labels, _ = ndimage.label(occupied, np.ones((3, 3, 3), bool))
+        np.testing.assert_array_equal(size, np.bincount(labels.ravel())[labels] * occupied)
+    soft = np.where(x, 0.8, 0.1).astype(np.float32)
+    out = np.asarray(pieces.despeckled(jnp.asarray(soft), 2, ceiling=0.4))
+    stray = x & (got <= 2)
+    assert stray.any() and (x & ~stray).any()
+    np.testing.assert_array_equal(out[stray], np.float32(0.4))
+    np.testing.assert_array_equal(out[~stray], soft[~stray])

@@ -147,7 +147,8 @@ def test_generator_regresses_on_revisions_clipped_to_its_range():
 def test_generator_regresses_on_the_revision_bridged_and_reduced_to_its_main_piece():
     """generator.bridge: g's target is the revision whose faint voxels joined to the shape
     are raised above 0.5; generator.main_piece: the voxels above 0.5 outside its largest
-    piece lowered below (gvoxel.core.pieces); without either, the revision itself."""
+    piece lowered below, generator.despeckle: those of its small pieces (gvoxel.core.pieces);
+    without any, the revision itself."""
     seat = np.full((16,) * 3, 0.02, np.float32)
     seat[4:12, 4:12, 10] = 0.9
     seat[6, 6, 2:10] = [0.7, 0.35, 0.7, 0.35, 0.7, 0.35, 0.7, 0.35]  # a beaded leg
@@ -181,6 +182,8 @@ def test_generator_regresses_on_the_revision_bridged_and_reduced_to_its_main_pie
         ({"generator.bridge": 0.3}, bridged),
         ({"generator.main_piece": True}, main),
         ({"generator.bridge": 0.3, "generator.main_piece": True}, bridged),  # one piece
+        ({"generator.despeckle": 1}, main),  # each strong bead is a one-voxel piece
+        ({"generator.despeckle": 1, "generator.bridge": 0.3}, bridged),
     )
     for overrides, target in cases:
         loss, y_gen, sigma = gen_loss(**overrides)
