@@ -61,6 +61,7 @@ def extend_config(c: ml_collections.ConfigDict) -> None:
     g.main_piece = False
     # ... or with only its pieces of at most this many voxels lowered (stray voxels; 0 = off)
     g.despeckle = 0
+    g.target_margin = 0.1  # those voxels move to 0.5 ± this (0.5: fully on or off)
     g.lr = 0.0003
     g.b1 = 0.6
     g.b2 = 0.999
@@ -112,6 +113,7 @@ class Cooperative:
     bridge_ridge: bool = True
     main_piece: bool = False  # generator.main_piece: g's target keeps its largest piece only
     despeckle: int = 0  # generator.despeckle: g's target drops pieces of at most this size
+    target_margin: float = 0.1  # generator.target_margin: edited voxels go to 0.5 ± this
     # chains: the last revisions Ỹ (so gvoxel sample --init=chains continues them);
     # generated: the g(Z) they started from. Both per chain, split over devices.
     sharded_keys = ("chains", "generated")
@@ -154,6 +156,9 @@ class Cooperative:
         despeckle = int(g.get("despeckle", 0))
         if despeckle < 0:
             raise ConfigError(f"generator.despeckle must be >= 0, got {g.despeckle}")
+        margin = float(g.get("target_margin", 0.1))
+        if not 0.0 < margin <= 0.5:
+            raise ConfigError(f"generator.target_margin must be in (0, 0.5], got {margin}")
         if g.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"generator.optimizer must be 'adam' or 'sgd', got {g.optimizer!r}")
         lr = float(g.lr)
@@ -192,6 +197,7 @@ class Cooperative:
             bridge_ridge=bool(g.get("bridge_ridge", True)),
             main_piece=bool(g.get("main_piece", False)),
             despeckle=despeckle,
+            target_margin=margin,
         )
 
     # -- pure functions -------------------------------------------------------------------
@@ -292,12 +298,13 @@ class Cooperative:
         target = jnp.clip(revised, -1.0, 1.0)
         if self.bridge or self.main_piece or self.despeckle:
             occupancy = (target + 1.0) / 2.0
+            on, off = 0.5 + self.target_margin, 0.5 - self.target_margin
             if self.bridge:
-                occupancy = pieces.bridged(occupancy, self.bridge, self.bridge_ridge)
+                occupancy = pieces.bridged(occupancy, self.bridge, self.bridge_ridge, on)
             if self.main_piece:
-                occupancy = pieces.main_piece(occupancy)
+                occupancy = pieces.main_piece(occupancy, off)
             if self.despeckle:
-                occupancy = pieces.despeckled(occupancy, self.despeckle)
+                occupancy = pieces.despeckled(occupancy, self.despeckle, off)
             target = 2.0 * occupancy - 1.0
         residual = target - y_gen
         n = self.num_chains

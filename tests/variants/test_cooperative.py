@@ -184,6 +184,10 @@ def test_generator_regresses_on_the_revision_bridged_and_reduced_to_its_main_pie
         ({"generator.bridge": 0.3, "generator.main_piece": True}, bridged),  # one piece
         ({"generator.despeckle": 1}, main),  # each strong bead is a one-voxel piece
         ({"generator.despeckle": 1, "generator.bridge": 0.3}, bridged),
+        (
+            {"generator.despeckle": 1, "generator.target_margin": 0.5},
+            np.where(main == 0.4, 0, main),
+        ),
     )
     for overrides, target in cases:
         loss, y_gen, sigma = gen_loss(**overrides)
@@ -191,6 +195,8 @@ def test_generator_regresses_on_the_revision_bridged_and_reduced_to_its_main_pie
         np.testing.assert_allclose(loss, want / (2 * sigma**2), rtol=1e-5)
     with pytest.raises(ConfigError, match="generator.bridge must be in"):
         run_lib.Experiment(unit_config(**{"generator.bridge": 0.5}), DataInfo(16, 16, 4), 1)
+    with pytest.raises(ConfigError, match="generator.target_margin must be in"):
+        run_lib.Experiment(unit_config(**{"generator.target_margin": 0}), DataInfo(16, 16, 4), 1)
 
 
 def test_bernoulli_likelihood_moves_voxels_saturated_at_minus_one():
