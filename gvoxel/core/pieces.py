@@ -1,8 +1,9 @@
-"""A soft shape's pieces: joining its faint voxels to it (hysteresis), its largest piece.
+"""A soft shape's pieces: joining its faint voxels to it (hysteresis), piece sizes, the
+largest piece, and the shape without its small pieces.
 
 A thin part drawn soft (a leg whose voxels hover around 0.5) decodes at 0.5 into beads. The
 voxels above a lower bound that connect (26-neighbourhood) to voxels above 0.5 join the
-beads again. With `ridge`, only voxels that are the largest of their 3×3 neighbourhood in
+beads again. With `use_ridge`, only voxels that are the largest of their 3×3 neighbourhood in
 some grid plane may join, so the faint halo around a surface does not thicken it.
 
 Pure jax functions; the flood fill is a `lax.while_loop` of 3³ dilations within the

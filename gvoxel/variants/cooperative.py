@@ -295,17 +295,7 @@ class Cooperative:
         # The target is clipped to g's range: Ỹ may leave [−1, 1] (the descriptor's domain is
         # unbounded), and regressing a tanh output onto ±1.5 only drives it into saturation,
         # where ∂g/∂α vanishes and a voxel stuck at −1 never turns on again.
-        target = jnp.clip(revised, -1.0, 1.0)
-        if self.bridge or self.main_piece or self.despeckle:
-            occupancy = (target + 1.0) / 2.0
-            on, off = 0.5 + self.target_margin, 0.5 - self.target_margin
-            if self.bridge:
-                occupancy = pieces.bridged(occupancy, self.bridge, self.bridge_ridge, on)
-            if self.main_piece:
-                occupancy = pieces.main_piece(occupancy, off)
-            if self.despeckle:
-                occupancy = pieces.despeckled(occupancy, self.despeckle, off)
-            target = 2.0 * occupancy - 1.0
+        target = self.regression_target(jnp.clip(revised, -1.0, 1.0))
         residual = target - y_gen
         n = self.num_chains
 
@@ -375,6 +365,21 @@ class Cooperative:
             generated=y_gen,
         )
         return new_state, metrics
+
+    def regression_target(self, revised):
+        """What g regresses on, in [−1, 1]: the revision, with the edits of its pieces that
+        generator.bridge / main_piece / despeckle ask for (gvoxel.core.pieces)."""
+        if not (self.bridge or self.main_piece or self.despeckle):
+            return revised
+        occupancy = (revised + 1.0) / 2.0
+        on, off = 0.5 + self.target_margin, 0.5 - self.target_margin
+        if self.bridge:
+            occupancy = pieces.bridged(occupancy, self.bridge, self.bridge_ridge, on)
+        if self.main_piece:
+            occupancy = pieces.main_piece(occupancy, off)
+        if self.despeckle:
+            occupancy = pieces.despeckled(occupancy, self.despeckle, off)
+        return 2.0 * occupancy - 1.0
 
     def infer(self, state, rng, z, target):
         """Langevin inference of Z from Ỹ under Ỹ = g(Z) + ε, ε ~ N(0, σ²I), Z ~ N(0, I),

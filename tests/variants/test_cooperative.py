@@ -1,6 +1,7 @@
 """Cooperative learning (Algorithm 3): the generator's checks and optimizer, MCMC teaching,
-regression on clipped revisions, warm-up, latent inference, the moving average of g's
-weights; the smoke run resumes bit-exactly and trains every part of its state."""
+regression on clipped revisions and on their edited pieces, warm-up, latent inference, the
+moving average of g's weights; the smoke run resumes bit-exactly and trains every part of
+its state."""
 
 import dataclasses
 import os
