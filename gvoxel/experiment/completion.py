@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gvoxel.core import ebm, views
+from gvoxel.core import ebm, negatives, pieces, views
 from gvoxel.errors import ConfigError
 from gvoxel.variants import base
 
@@ -112,3 +112,31 @@ def binarize(exp, cond, results):
     recovery thresholds hidden voxels at its `recovery.threshold`; super-resolution turns on,
     in each block, as many of its largest voxels as the low-resolution input asks for."""
     return np.asarray(exp.variant.binarize(jnp.asarray(cond), jnp.asarray(results)))
+
+
+def uncertain(soft, band: float = 0.2, max_piece: int = 4):
+    """(N, R, R, R) soft occupancies → bool: the voxels a drawn shape leaves in doubt, those
+    within `band` of 0.5 and those in or next to its pieces of at most `max_piece` voxels
+    above 0.5 (stray voxels, beads of a broken leg)."""
+    soft = jnp.asarray(soft, jnp.float32)
+    occupied = soft > 0.5
+    small = occupied & (pieces.piece_size(occupied) <= max_piece)
+    return (jnp.abs(soft - 0.5) < band) | negatives.dilate(small, 1)
+
+
+def refine(exp, state, soft, band: float = 0.2, max_piece: int = 4, seed: int = 0):
+    """Binary shapes: `soft` decoded at 0.5 where it is sure, and its uncertain voxels
+    recovered by a trained recovery model (exp, state) of the same resolution, with that
+    run's completion recipe: a model of fine detail settles what a coarse one left open."""
+    check_variant(exp, "recovery")
+    soft = np.asarray(soft, np.float32)
+    resolution = int(exp.info.resolution)
+    if soft.ndim != 4 or soft.shape[1:] != (resolution,) * 3:
+        raise ConfigError(
+            f"the recovery model works on {resolution}³ grids; the shapes are "
+            f"{'×'.join(map(str, soft.shape[1:]))}"
+        )
+    visible = ~np.asarray(uncertain(soft, band, max_piece))
+    decoded = (soft > 0.5).astype(np.float32)
+    _, result = complete(exp, state, visible, decoded, seed)
+    return (binarize(exp, visible, result) > 0.5).astype(np.float32)

@@ -45,6 +45,15 @@ BAD = {  # name -> (command and flags, what the error line must say); {tmp}, {sy
         ["sample", "--workdir={synthesis}", "--out={tmp}/o", "--num=0"],
         "--num must be positive",
     ),
+    "sample: --refine_with a model that completes nothing": (
+        ["sample", "--workdir={synthesis}", "--out={tmp}/o", "--refine_with={synthesis}"],
+        "cannot complete a partial input",
+    ),
+    "sample: --refine_band past 0.5": (
+        ["sample", "--workdir={synthesis}", "--out={tmp}/o", "--refine_with={recovery}",
+         "--refine_band=0.7"],
+        "--refine_band must be in [0, 0.5]",
+    ),  # fmt: skip
     "generate: no generator": (
         ["generate", "--workdir={synthesis}", "--out={tmp}/o"],
         "cannot generate",

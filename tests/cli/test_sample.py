@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from gvoxel.experiment import completion
 from gvoxel.experiment import run as run_lib
 
 
@@ -47,3 +48,24 @@ def test_sample_on_a_recovery_run_is_one_error_line(
     proc = run_cli(*command, f"--workdir={workdir}", f"--out={tmp_path / 'o'}")
     assert_one_line_error(proc, "cannot draw fresh samples", returncode=2)
     assert not (tmp_path / "o").exists()
+
+
+def test_sample_refined_by_a_recovery_model_is_binary_and_keeps_the_raw_draws(
+    trained_run, run_cli, tmp_path
+):
+    out = tmp_path / "fresh"
+    proc = run_cli(
+        "gvoxel.cli.sample",
+        f"--workdir={trained_run('synthesis')}",
+        f"--out={out}",
+        "--num=3",
+        f"--refine_with={trained_run('recovery')}",
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "uncertain voxels redrawn by" in proc.stdout
+    with np.load(out / "samples.npz") as f, np.load(out / "unrefined.npz") as g:
+        refined, raw = f["voxels"], g["voxels"]
+    assert refined.shape == raw.shape == (3, 16, 16, 16)
+    assert set(np.unique(refined)) <= {0, 1}
+    sure = ~np.asarray(completion.uncertain(raw))
+    np.testing.assert_array_equal(refined[sure] > 0.5, raw[sure] > 0.5)

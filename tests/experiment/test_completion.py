@@ -2,9 +2,11 @@
 
 import jax
 import numpy as np
+import pytest
 
 from gvoxel import data
 from gvoxel.core import corruption
+from gvoxel.errors import ConfigError
 from gvoxel.experiment import completion
 from gvoxel.experiment import run as run_lib
 
@@ -79,3 +81,32 @@ def test_completion_chains_move_on_the_shift_averaged_energy_when_the_recipe_say
     np.testing.assert_array_equal(f_bar[visible], shapes[visible])
     assert not np.array_equal(f_bar, plain)
     np.testing.assert_array_equal(run(ensemble=False), plain)  # --noviews: one chain on f
+
+
+def test_uncertain_voxels_are_the_band_around_half_and_small_pieces_with_their_rims():
+    soft = np.zeros((1, 12, 12, 12), np.float32)
+    soft[0, 2:8, 2:8, 6] = 0.95  # a plate: sure
+    soft[0, 4, 4, 2:5] = 0.45  # a faint leg under it: in the band
+    soft[0, 10, 10, 10] = 0.9  # a stray voxel, sure of itself
+    got = np.asarray(completion.uncertain(soft, band=0.2, max_piece=4))[0]
+    want = np.zeros((12, 12, 12), bool)
+    want[4, 4, 2:5] = True
+    want[9:12, 9:12, 9:12] = True  # the stray voxel and its rim
+    np.testing.assert_array_equal(got, want)
+
+
+def test_refine_keeps_sure_voxels_and_redraws_the_rest_binary(trained_run):
+    shapes = data.load_voxels("bundled:chair32", resolution=16).voxels[:4].astype(np.float32)
+    rng = np.random.default_rng(0)
+    soft = np.clip(0.8 * shapes + 0.1 + rng.normal(0, 0.15, shapes.shape), 0, 1).astype("f4")
+    exp, state, _ = run_lib.load_experiment(str(trained_run("recovery")))
+    out = completion.refine(exp, state, soft)
+    sure = ~np.asarray(completion.uncertain(soft))
+    assert set(np.unique(out)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(out[sure], (soft > 0.5)[sure])
+    assert 0 < (~sure).mean() < 0.5
+    with pytest.raises(ConfigError, match="works on 16³ grids; the shapes are 32×32×32"):
+        completion.refine(exp, state, np.zeros((2, 32, 32, 32), np.float32))
+    exp, state, _ = run_lib.load_experiment(str(trained_run("synthesis")))
+    with pytest.raises(ConfigError, match="cannot complete a partial input"):
+        completion.refine(exp, state, soft)
