@@ -147,6 +147,16 @@ class Model:
         )
         return completion.binarize(self.exp, visible, result)
 
+    def refine(self, soft, band: float = 0.2, max_piece: int = 4, seed: int = 0) -> np.ndarray:
+        """Drawn shapes (soft occupancies, e.g. another model's `sample`) made binary, their
+        uncertain voxels (within `band` of 0.5, or in and beside pieces of at most
+        `max_piece` voxels) redrawn by this recovery model; the sure ones as decoded at 0.5."""
+        self._require("complete a partial input")
+        if self.name != "recovery":
+            raise InputError(f"refine needs a recovery model, this is a {self.name!r} one")
+        return completion.refine(self.exp, self.state, _grids(soft, self.resolution), band,
+                                 max_piece, seed)  # fmt: skip
+
     def superres(
         self, low, seed: int = 0, steps: int | None = None, views: bool = True
     ) -> np.ndarray:

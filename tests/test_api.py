@@ -10,6 +10,7 @@ import pytest
 import gvoxel
 from gvoxel.core import features as features_lib
 from gvoxel.errors import GVoxelError
+from gvoxel.experiment import completion
 from tests import helpers
 
 
@@ -46,6 +47,12 @@ def test_a_recovery_model_recovers_and_refuses_to_sample(trained_run):
     assert set(np.unique(out)) <= {0.0, 1.0}
     with pytest.raises(GVoxelError, match="cannot draw fresh samples"):
         m.sample(2)
+    soft = np.random.default_rng(2).random((2, 16, 16, 16)).astype(np.float32)
+    refined = m.refine(soft)  # binary; the sure voxels as decoded at 0.5
+    sure = ~np.asarray(completion.uncertain(soft))
+    assert sure.any()
+    np.testing.assert_array_equal(refined[sure], (soft > 0.5)[sure])
+    assert set(np.unique(refined)) <= {0.0, 1.0}
 
 
 def test_the_shipped_recovery_model_averages_its_views_unless_told_not_to():
