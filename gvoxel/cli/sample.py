@@ -57,6 +57,11 @@ def main(argv):
     if _REFINE.value:
         refiner = run_lib.load_experiment(_REFINE.value)[:2]
         completion.check_variant(refiner[0], "recovery")
+        if refiner[0].info.resolution != exp.info.resolution:  # before drawing, not after
+            raise ConfigError(
+                f"--refine_with works on {refiner[0].info.resolution}³ grids; this run draws "
+                f"{exp.info.resolution}³"
+            )
     if _INIT.value == "chains":
         steps, noise = run_lib.draw_recipe(exp.config, step)
         steps = shared.value_or(shared.LANGEVIN_STEPS, steps)

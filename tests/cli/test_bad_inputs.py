@@ -49,6 +49,11 @@ BAD = {  # name -> (command and flags, what the error line must say); {tmp}, {sy
         ["sample", "--workdir={synthesis}", "--out={tmp}/o", "--refine_with={synthesis}"],
         "cannot complete a partial input",
     ),
+    "sample: --refine_with a model of another size": (
+        ["sample", "--workdir={synthesis}", "--out={tmp}/o",
+         "--refine_with=bundled:chair_recovery"],
+        "--refine_with works on 32³ grids; this run draws 16³",
+    ),  # fmt: skip
     "sample: --refine_band past 0.5": (
         ["sample", "--workdir={synthesis}", "--out={tmp}/o", "--refine_with={recovery}",
          "--refine_band=0.7"],
