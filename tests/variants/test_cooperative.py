@@ -119,30 +119,36 @@ def test_diversity_metrics():
     assert iou(jnp.eye(3).reshape(3, 3, 1, 1)) == 0.0
 
 
-def test_generator_regresses_on_revisions_clipped_to_its_range():
-    """Ỹ outside [−1, 1] is a target g's tanh can't reach: regressing on it only saturates g
-    (∂g/∂α → 0), so the target is clipped. A revision far below −1 teaches "−1", no more."""
+def _gen_loss_on(revision, **overrides):
+    """One training step whose Langevin revision is replaced by `revision(y)`: its gen_loss,
+    and the g(Z) of that step, the variant and its state."""
 
     @dataclasses.dataclass(frozen=True)
-    class PushedDown(Cooperative):
+    class Revised(Cooperative):
         def refine(self, state, rng, y, num_steps, noise=True):
-            return y - 10.0
+            return revision(y)
 
-    cfg = unit_config()
-    exp = run_lib.Experiment(cfg, DataInfo(16, 16, 4), 1)
+    exp = run_lib.Experiment(unit_config(**overrides), DataInfo(16, 16, 4), 1)
     v = exp.variant
-    pushed = PushedDown(**{f.name: getattr(v, f.name) for f in dataclasses.fields(v)})
+    fixed = Revised(**{f.name: getattr(v, f.name) for f in dataclasses.fields(v)})
     state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
     batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
-    _, metrics = jax.jit(pushed.train_step)(state, batch)
-    y_gen = pushed.generator.apply(
+    _, metrics = jax.jit(fixed.train_step)(state, batch)
+    y_gen = v.generator.apply(
         {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]},
         v.latents(jax.random.split(state["rng"], 4)[1], v.num_chains),
         train=True,
         mutable=["batch_stats"],
     )[0]
+    return float(metrics["gen_loss"]), y_gen, v
+
+
+def test_generator_regresses_on_revisions_clipped_to_its_range():
+    """Ỹ outside [−1, 1] is a target g's tanh can't reach: regressing on it only saturates g
+    (∂g/∂α → 0), so the target is clipped. A revision far below −1 teaches "−1", no more."""
+    loss, y_gen, v = _gen_loss_on(lambda y: y - 10.0)
     want = jnp.mean(jnp.sum(jnp.square(-1.0 - y_gen), axis=(1, 2, 3))) / (2 * v.sigma**2)
-    np.testing.assert_allclose(metrics["gen_loss"], want, rtol=1e-5)
+    np.testing.assert_allclose(loss, want, rtol=1e-5)
 
 
 def test_generator_regresses_on_the_revision_bridged_and_reduced_to_its_main_piece():
@@ -153,27 +159,6 @@ def test_generator_regresses_on_the_revision_bridged_and_reduced_to_its_main_pie
     seat = np.full((16,) * 3, 0.02, np.float32)
     seat[4:12, 4:12, 10] = 0.9
     seat[6, 6, 2:10] = [0.7, 0.35, 0.7, 0.35, 0.7, 0.35, 0.7, 0.35]  # a beaded leg
-
-    @dataclasses.dataclass(frozen=True)
-    class Beads(Cooperative):
-        def refine(self, state, rng, y, num_steps, noise=True):
-            return jnp.broadcast_to(2.0 * seat - 1.0, y.shape)
-
-    def gen_loss(**overrides):
-        exp = run_lib.Experiment(unit_config(**overrides), DataInfo(16, 16, 4), 1)
-        v = exp.variant
-        beads = Beads(**{f.name: getattr(v, f.name) for f in dataclasses.fields(v)})
-        state = exp.init_state(0, np.full((16,) * 3, 0.1, np.float32))
-        batch = {"voxels": np.zeros((4, 16, 16, 16), np.float32), "labels": np.zeros(4, np.int32)}
-        _, metrics = jax.jit(beads.train_step)(state, batch)
-        y_gen = v.generator.apply(
-            {"params": state["gen_params"], "batch_stats": state["gen_batch_stats"]},
-            v.latents(jax.random.split(state["rng"], 4)[1], v.num_chains),
-            train=True,
-            mutable=["batch_stats"],
-        )[0]
-        return float(metrics["gen_loss"]), y_gen, v.sigma
-
     bridged = seat.copy()
     bridged[6, 6, 3:10:2] = 0.6  # the faint beads between the strong ones, and under the seat
     main = seat.copy()
@@ -190,10 +175,16 @@ def test_generator_regresses_on_the_revision_bridged_and_reduced_to_its_main_pie
             np.where(main == 0.4, 0, main),
         ),
     )
+    revision = jnp.asarray(2.0 * seat - 1.0)[None]
     for overrides, target in cases:
-        loss, y_gen, sigma = gen_loss(**overrides)
-        want = jnp.mean(jnp.sum(jnp.square(2.0 * target - 1.0 - y_gen), axis=(1, 2, 3)))
-        np.testing.assert_allclose(loss, want / (2 * sigma**2), rtol=1e-5)
+        v = run_lib.Experiment(unit_config(**overrides), DataInfo(16, 16, 4), 1).variant
+        got = jax.jit(v.regression_target)(revision)
+        np.testing.assert_allclose(got[0], 2.0 * target - 1.0, rtol=1e-6, atol=1e-6)
+    # the training step regresses g on that target
+    on = {"generator.bridge": 0.3}
+    loss, y_gen, v = _gen_loss_on(lambda y: jnp.broadcast_to(2.0 * seat - 1.0, y.shape), **on)
+    want = jnp.mean(jnp.sum(jnp.square(2.0 * bridged - 1.0 - y_gen), axis=(1, 2, 3)))
+    np.testing.assert_allclose(loss, want / (2 * v.sigma**2), rtol=1e-5)
     with pytest.raises(ConfigError, match="generator.bridge must be in"):
         run_lib.Experiment(unit_config(**{"generator.bridge": 0.5}), DataInfo(16, 16, 4), 1)
     with pytest.raises(ConfigError, match="generator.target_margin must be in"):
