@@ -59,7 +59,12 @@ def generative(exp, state, step, num: int, seed: int) -> dict:
     train_set, val = split.train_val(exp.config.data)
     columns = {}
     if isinstance(exp.variant, base.DrawsSamples):
-        grids, _, _ = run_lib.draw(exp, state, step, num, seed=seed)
+        refine = run_lib.refiner(exp.config, exp.info.resolution)  # as gvoxel sample
+        grids, _, _ = run_lib.draw(exp, state, step, num, seed=seed, refine=refine)
+        if refine is not None:
+            columns["fresh, unrefined"] = shapes.score(
+                np.asarray(grids["unrefined"]), val.voxels, train_set.voxels
+            )
         grids = grids["samples"] if isinstance(grids, dict) else grids
         columns["fresh"] = shapes.score(np.asarray(grids), val.voxels, train_set.voxels)
     chains = exp.variant.outputs(state).get("samples")

@@ -66,6 +66,7 @@ class Model:
         self.variant = exp.variant
         self.name = exp.config.variant
         self.resolution = exp.info.resolution
+        self._refiners = {}  # refine source → run_lib.refiner, loaded on first use
 
     def __repr__(self):
         can = ", ".join(self.capabilities) or "train only"
@@ -80,13 +81,20 @@ class Model:
 
     # -- drawing ----------------------------------------------------------------------------
 
-    def sample(self, n: int, seed: int = 0, steps: int | None = None, noise=None) -> np.ndarray:
+    def sample(self, n: int, seed: int = 0, steps: int | None = None, noise=None,
+               refine: bool | str = True) -> np.ndarray:  # fmt: skip
         """n fresh shapes drawn by the run's recipe (as `gvoxel sample`); multi-grid: the
-        finest grid."""
+        finest grid. Where the recipe refines its draws with a recovery model (refine.model)
+        they come back binary; `refine=False` gives the draws as they are, a workdir or
+        bundled:NAME refines with that recovery model instead."""
         self._require("draw fresh samples")
         if int(n) < 1:
             raise InputError(f"n must be positive, got {n}")
-        grids, _, _ = run_lib.draw(self.exp, self.state, self.step, int(n), seed, steps, noise)
+        source = None if refine is True else (refine or "none")
+        if source not in self._refiners:
+            self._refiners[source] = run_lib.refiner(self.exp.config, self.resolution, source)
+        grids, _, _ = run_lib.draw(self.exp, self.state, self.step, int(n), seed, steps, noise,
+                                   self._refiners[source])  # fmt: skip
         grids = grids["samples"] if isinstance(grids, dict) else grids
         return np.asarray(jax.device_get(grids))
 
@@ -147,15 +155,19 @@ class Model:
         )
         return completion.binarize(self.exp, visible, result)
 
-    def refine(self, soft, band: float = 0.2, max_piece: int = 4, seed: int = 0) -> np.ndarray:
-        """Drawn shapes (soft occupancies, e.g. another model's `sample`) made binary, their
-        uncertain voxels (within `band` of 0.5, or in and beside pieces of at most
-        `max_piece` voxels) redrawn by this recovery model; the sure ones as decoded at 0.5."""
+    def refine(self, soft, band: float = 0.2, pieces: int = 4, radius: int = 2, reach: int = 8,
+               join: float = 0.4, seed: int = 0) -> np.ndarray:  # fmt: skip
+        """Drawn shapes (soft occupancies, e.g. another model's `sample(refine=False)`) made
+        binary by this recovery model: their uncertain voxels (within `band` of 0.5, or in and
+        beside pieces of at most `pieces` voxels) redrawn, the sure ones as decoded at 0.5;
+        then the gaps between each shape's largest piece and its loose pieces (within
+        `radius` of both, or `reach` along an axis) redrawn and kept above `join`."""
         self._require("complete a partial input")
         if self.name != "recovery":
             raise InputError(f"refine needs a recovery model, this is a {self.name!r} one")
-        return completion.refine(self.exp, self.state, _grids(soft, self.resolution), band,
-                                 max_piece, seed)  # fmt: skip
+        settings = completion.RefineSettings(band, int(pieces), int(radius), int(reach), join)
+        return completion.refine(self.exp, self.state, _grids(soft, self.resolution),
+                                 settings.checked(), seed)  # fmt: skip
 
     def superres(
         self, low, seed: int = 0, steps: int | None = None, views: bool = True

@@ -101,6 +101,7 @@ def train_and_evaluate(
     )
     info = DataInfo(train_set.resolution, len(train_set.voxels), batches.steps_per_epoch)
     variants.get(config, info)  # a config error ends here, before the workdir gets folders
+    refine = run_lib.refiner(config, info.resolution)  # so does a bad refine.model
 
     mngr = checkpoint.manager(workdir, t.keep_checkpoints)
     meta = {
@@ -152,8 +153,9 @@ def train_and_evaluate(
             )
             try:
                 return _loop(
-                    exp, state, step, batches, mngr, writer, meta, workdir, stop, dog, profile
-                )
+                    exp, state, step, batches, mngr, writer, meta, workdir, stop, dog, profile,
+                    refine,
+                )  # fmt: skip
             except jax.errors.JaxRuntimeError as e:
                 if jax.process_count() == 1:
                     raise
@@ -190,7 +192,8 @@ def train_and_evaluate(
         signal.signal(signal.SIGTERM, previous)
 
 
-def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog, profile):
+def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog, profile,
+          refine=None):  # fmt: skip
     config, t = exp.config, exp.config.train
     n = t.steps_per_dispatch
     train_step = exp.jit_train_step(n)
@@ -230,7 +233,7 @@ def _loop(exp, state, step, batches, mngr, writer, meta, workdir, stop, dog, pro
                 exp, state, samples_dir, f"iter_{step:06d}", config.output.formats, writer, step
             )
             samples = outputs.get("samples")
-            scores = evaluate(samples, step, draw=_drawer(exp, state, step))
+            scores = evaluate(samples, step, draw=_drawer(exp, state, step, refine))
             if scores:
                 writer.write_scalars(step, scores)
             dog.beat()
@@ -273,13 +276,14 @@ def hms(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def _drawer(exp, state, step):
-    """draw(n): n fresh samples as `gvoxel sample` draws them (None if the variant can't)."""
+def _drawer(exp, state, step, refine=None):
+    """draw(n): n fresh samples as `gvoxel sample` draws them, refined by `refine`
+    (run_lib.refiner) where the recipe says so (None if the variant can't draw)."""
     if not isinstance(exp.variant, DrawsSamples):
         return None
 
     def draw(n):
-        grids, _, _ = run_lib.draw(exp, state, step, n, seed=step)
+        grids, _, _ = run_lib.draw(exp, state, step, n, seed=step, refine=refine)
         grids = grids["samples"] if isinstance(grids, dict) else grids
         return to_host(grids)
 

@@ -48,11 +48,28 @@ def test_a_recovery_model_recovers_and_refuses_to_sample(trained_run):
     with pytest.raises(GVoxelError, match="cannot draw fresh samples"):
         m.sample(2)
     soft = np.random.default_rng(2).random((2, 16, 16, 16)).astype(np.float32)
-    refined = m.refine(soft)  # binary; the sure voxels as decoded at 0.5
+    refined = m.refine(soft, radius=0, reach=0)  # no gap round: the sure voxels as decoded
     sure = ~np.asarray(completion.uncertain(soft))
     assert sure.any()
     np.testing.assert_array_equal(refined[sure], (soft > 0.5)[sure])
-    assert set(np.unique(refined)) <= {0.0, 1.0}
+    assert set(np.unique(m.refine(soft))) <= {0.0, 1.0}
+    with pytest.raises(GVoxelError, match="refine.band must be in"):
+        m.refine(soft, band=0.6)
+
+
+def test_sample_refines_as_the_recipe_says(trained_run):
+    m = gvoxel.load(str(trained_run("synthesis")))
+    recovery = str(trained_run("recovery"))
+    raw = m.sample(2, refine=False)
+    assert not set(np.unique(raw)) <= {0.0, 1.0}  # soft draws
+    by_hand = m.sample(2, refine=recovery)
+    assert set(np.unique(by_hand)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(m.sample(2), raw)  # the run's recipe refines nothing
+    with m.exp.config.unlocked():
+        m.exp.config.refine.model = recovery
+    m = gvoxel.api.Model(m.exp, m.state, m.step)
+    np.testing.assert_array_equal(m.sample(2), by_hand)  # now it names the recovery model
+    np.testing.assert_array_equal(m.sample(2, refine=False), raw)
 
 
 def test_the_shipped_recovery_model_averages_its_views_unless_told_not_to():

@@ -8,6 +8,8 @@ python -m gvoxel sample --workdir=bundled:chair_cooperative32 --num=64 --out=fre
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
 from absl import flags, logging
@@ -30,13 +32,23 @@ _REFINE = flags.DEFINE_string(
     "refine_with",
     None,
     "sample: a recovery model (workdir or bundled:NAME) that redraws each sample's uncertain "
-    "voxels; the samples are then binary (the raw draws are kept as unrefined.*)",
+    "voxels and the gaps between its pieces; the samples are then binary (the raw draws are "
+    "kept as unrefined.*). Default: the run's recipe (refine.model); none: no refining",
 )
 _BAND = flags.DEFINE_float(
-    "refine_band", 0.2, "sample --refine_with: voxels within this of 0.5 are uncertain"
+    "refine_band", None, "sample, refining: voxels within this of 0.5 are uncertain (recipe: 0.2)"
 )
 _PIECES = flags.DEFINE_integer(
-    "refine_pieces", 4, "sample --refine_with: pieces of at most this many voxels are uncertain"
+    "refine_pieces", None, "sample, refining: pieces of at most this many voxels are uncertain"
+)
+_REACH = flags.DEFINE_integer(
+    "refine_reach",
+    None,
+    "sample, refining: gaps this long along an axis between the largest piece and a loose one "
+    "are redrawn (0 with refine.radius 0: no gap round)",
+)
+_JOIN = flags.DEFINE_float(
+    "refine_join", None, "sample, refining: a redrawn gap voxel is kept above this (recipe: 0.4)"
 )
 NUM = 16
 
@@ -46,22 +58,16 @@ def main(argv):
     num = shared.value_or(shared.NUM, NUM)
     if num < 1:
         raise ConfigError(f"--num must be positive, got {num}")
-    if not 0.0 <= _BAND.value <= 0.5 or _PIECES.value < 0:
-        raise ConfigError(
-            f"--refine_band must be in [0, 0.5] and --refine_pieces >= 0, got {_BAND.value} "
-            f"and {_PIECES.value}"
-        )
     exp, state, step = run_lib.load_experiment(shared.WORKDIR.value, shared.CHECKPOINT.value)
     variant = base.require(exp.variant, exp.config.variant, "draw fresh samples")
-    refiner = None
-    if _REFINE.value:
-        refiner = run_lib.load_experiment(_REFINE.value)[:2]
-        completion.check_variant(refiner[0], "recovery")
-        if refiner[0].info.resolution != exp.info.resolution:  # before drawing, not after
-            raise ConfigError(
-                f"--refine_with works on {refiner[0].info.resolution}³ grids; this run draws "
-                f"{exp.info.resolution}³"
-            )
+    settings = completion.RefineSettings.from_config(exp.config)
+    overrides = {"band": _BAND.value, "pieces": _PIECES.value, "reach": _REACH.value,
+                 "join": _JOIN.value}  # fmt: skip
+    settings = dataclasses.replace(
+        settings, **{k: v for k, v in overrides.items() if v is not None}
+    ).checked()
+    # loaded and checked before drawing, not after
+    refine = run_lib.refiner(exp.config, exp.info.resolution, _REFINE.value, settings)
     if _INIT.value == "chains":
         steps, noise = run_lib.draw_recipe(exp.config, step)
         steps = shared.value_or(shared.LANGEVIN_STEPS, steps)
@@ -71,30 +77,26 @@ def main(argv):
             synth = jax.jit(variant.continue_chains, static_argnums=(3,))
             rng = jax.random.PRNGKey(shared.SEED.value)
             grids = synth(state, rng, state["chains"][:num], steps, noise)
+        grids = run_lib.refined(grids, refine, shared.SEED.value)
     else:
-        with progress.status(f"drawing {num} samples"):
+        what = f"drawing {num} samples" + (" and refining them" if refine else "")
+        with progress.status(what):
             grids, steps, noise = run_lib.draw(
                 exp, state, step, num, shared.SEED.value, shared.LANGEVIN_STEPS.value,
-                shared.NOISE.value,
+                shared.NOISE.value, refine,
             )  # fmt: skip
             grids = jax.block_until_ready(grids)
     # A variant may return {name: grids} (multigrid: every grid); "samples" is the result.
     levels = jax.device_get(grids)
     levels = levels if isinstance(levels, dict) else {"samples": levels}
-    if refiner is not None:
-        with progress.status(f"refining {num} samples with {_REFINE.value}"):
-            refined = completion.refine(
-                *refiner, levels["samples"], _BAND.value, _PIECES.value, shared.SEED.value
-            )
-        levels = {**levels, "unrefined": levels["samples"], "samples": refined}
     out = shared.OUT.value
     for name, level in levels.items():
         visual.write_samples(np.asarray(level), out, name, formats=tuple(shared.FORMATS.value))
     grids = levels["samples"]
     logging.info("wrote %d samples of iteration %d to %s", len(grids), step, out)
     how = f"{steps} Langevin steps, noise {'on' if noise else 'off'}"
-    if refiner is not None:
-        how += f"; uncertain voxels redrawn by {_REFINE.value}"
+    if refine is not None and "unrefined" in levels:
+        how += f"; refined by {_REFINE.value or exp.config.refine.model}"
     print(f"wrote {len(grids)} samples (checkpoint {step}; {how}) to {out}/samples.png")
 
 

@@ -114,3 +114,37 @@ def despeckled(occupancy: jax.Array, max_size: int, ceiling: float = 0.4) -> jax
     occupied = occupancy > 0.5
     stray = occupied & (piece_size(occupied) <= max_size)
     return jnp.where(stray, jnp.minimum(occupancy, ceiling), occupancy)
+
+
+def _within(occupied: jax.Array, axis: int, reach: int) -> tuple[jax.Array, jax.Array]:
+    """(before, after): voxels with an occupied one at most `reach` steps back / ahead of
+    them along `axis` (not counting themselves)."""
+    r = occupied.shape[axis]
+    pad = [(0, 0)] * occupied.ndim
+    pad[axis] = (reach, reach)
+    window = [1] * occupied.ndim
+    window[axis] = reach
+    # entry i of the windowed max over the padded grid covers the original indices i−reach … i−1
+    m = jax.lax.reduce_window(
+        jnp.pad(occupied.astype(jnp.float32), pad), 0.0, jax.lax.max, window,
+        (1,) * occupied.ndim, "VALID",
+    ) > 0.5  # fmt: skip
+    before = jax.lax.slice_in_dim(m, 0, r, axis=axis)
+    after = jax.lax.slice_in_dim(m, reach + 1, reach + 1 + r, axis=axis)
+    return before, after
+
+
+def gaps(occupied: jax.Array, radius: int = 2, reach: int = 8, min_piece: int = 3) -> jax.Array:
+    """(N, R, R, R) bool → bool: the empty voxels between each shape's largest piece and its
+    other pieces of at least `min_piece` voxels: within `radius` (Chebyshev) of both, or
+    with the largest piece at most `reach` steps one way along a grid axis and a loose piece
+    at most `reach` steps the other way (a leg that stops short of its seat)."""
+    main = largest(occupied)
+    loose = occupied & ~main & (piece_size(occupied) >= min_piece)
+    between = negatives.dilate(main, radius) & negatives.dilate(loose, radius)
+    if reach > 0:
+        for axis in (1, 2, 3):
+            main_before, main_after = _within(main, axis, reach)
+            loose_before, loose_after = _within(loose, axis, reach)
+            between |= (main_before & loose_after) | (main_after & loose_before)
+    return between & ~occupied

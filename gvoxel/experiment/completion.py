@@ -124,19 +124,69 @@ def uncertain(soft, band: float = 0.2, max_piece: int = 4):
     return (jnp.abs(soft - 0.5) < band) | negatives.dilate(small, 1)
 
 
-def refine(exp, state, soft, band: float = 0.2, max_piece: int = 4, seed: int = 0):
-    """Binary shapes: `soft` decoded at 0.5 where it is sure, and its uncertain voxels
-    recovered by a trained recovery model (exp, state) of the same resolution, with that
-    run's completion recipe: a model of fine detail settles what a coarse one left open."""
+@dataclasses.dataclass(frozen=True)
+class RefineSettings:
+    """How `refine` redraws a drawn shape (the run's `refine.*`): the voxels within `band`
+    of 0.5 and the pieces of at most `pieces` voxels first; then the gaps between the largest
+    piece and the loose ones (`pieces.gaps` with `radius`, `reach`; reach 0 and radius 0: no
+    second round), kept where the recovery model puts them above `join`."""
+
+    band: float = 0.2
+    pieces: int = 4
+    radius: int = 2
+    reach: int = 8
+    join: float = 0.4
+
+    @classmethod
+    def from_config(cls, config) -> RefineSettings:
+        r = config.get("refine", {})
+        given = {f.name: type(f.default)(r[f.name]) for f in dataclasses.fields(cls) if f.name in r}
+        return cls(**given).checked()
+
+    def checked(self) -> RefineSettings:
+        if not (0.0 <= self.band <= 0.5 and 0.0 <= self.join <= 1.0):
+            raise ConfigError(
+                f"refine.band must be in [0, 0.5] and refine.join in [0, 1], got {self.band} "
+                f"and {self.join}"
+            )
+        if min(self.pieces, self.radius, self.reach) < 0:
+            raise ConfigError(
+                f"refine.pieces, refine.radius and refine.reach must be >= 0, got "
+                f"{self.pieces}, {self.radius}, {self.reach}"
+            )
+        return self
+
+
+def check_refiner(exp, resolution: int):
+    """A one-line error unless `exp` is a recovery model of `resolution`³ grids."""
     check_variant(exp, "recovery")
-    soft = np.asarray(soft, np.float32)
-    resolution = int(exp.info.resolution)
-    if soft.ndim != 4 or soft.shape[1:] != (resolution,) * 3:
+    if int(exp.info.resolution) != int(resolution):
         raise ConfigError(
-            f"the recovery model works on {resolution}³ grids; the shapes are "
-            f"{'×'.join(map(str, soft.shape[1:]))}"
+            f"the recovery model works on {exp.info.resolution}³ grids; the shapes are "
+            f"{resolution}³"
         )
-    visible = ~np.asarray(uncertain(soft, band, max_piece))
+
+
+def refine(exp, state, soft, settings: RefineSettings = RefineSettings(), seed: int = 0):
+    """Binary shapes: `soft` decoded at 0.5 where it is sure, its uncertain voxels recovered
+    by a trained recovery model (exp, state) of the same resolution with that run's
+    completion recipe (a model of fine detail settles what a coarse one left open); then the
+    gaps between each result's largest piece and its loose pieces recovered the same way and
+    kept above `settings.join` (a leg that stopped short of its seat reaches it)."""
+    soft = np.asarray(soft, np.float32)
+    if soft.ndim != 4 or len(set(soft.shape[1:])) != 1:
+        raise ConfigError(f"refine needs (N, R, R, R) shapes, got shape {soft.shape}")
+    check_refiner(exp, soft.shape[1])
+    visible = ~np.asarray(uncertain(soft, settings.band, settings.pieces))
     decoded = (soft > 0.5).astype(np.float32)
     _, result = complete(exp, state, visible, decoded, seed)
-    return (binarize(exp, visible, result) > 0.5).astype(np.float32)
+    shapes = (binarize(exp, visible, result) > 0.5).astype(np.float32)
+    if settings.radius == 0 and settings.reach == 0:
+        return shapes
+    gap = np.asarray(pieces.gaps(jnp.asarray(shapes > 0.5), settings.radius, settings.reach))
+    todo = np.flatnonzero(gap.any(axis=(1, 2, 3)))
+    if len(todo):
+        _, result = complete(exp, state, ~gap[todo], shapes[todo], seed)
+        joined = np.asarray(result) > settings.join
+        shapes[todo] = np.where(gap[todo], joined, shapes[todo] > 0.5)
+    return shapes

@@ -106,6 +106,18 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     # reference, so they settle on near-binary shapes (needs data.mean="none")
     c.sampler.binary_well = 0.0
 
+    # Fresh draws refined by a recovery model of the same grid size (completion.refine):
+    # its workdir or bundled:NAME, '' = none; what it redraws: voxels within `band` of 0.5,
+    # pieces of <= `pieces` voxels, then the gaps within `radius` of, or `reach` along an
+    # axis between, the largest piece and the loose ones, kept above `join`
+    c.refine = ml_collections.ConfigDict()
+    c.refine.model = ""
+    c.refine.band = 0.2
+    c.refine.pieces = 4
+    c.refine.radius = 2
+    c.refine.reach = 8
+    c.refine.join = 0.4
+
     c.optim = ml_collections.ConfigDict()
     c.optim.lr = 0.001
     c.optim.b1 = 0.5

@@ -12,7 +12,7 @@ from absl import logging
 
 from gvoxel import variants
 from gvoxel.errors import ConfigError, InputError
-from gvoxel.experiment import bundle, checkpoint, sharding
+from gvoxel.experiment import bundle, checkpoint, completion, sharding
 from gvoxel.experiment import config as config_lib
 from gvoxel.variants.base import DataInfo
 
@@ -95,13 +95,47 @@ def draw_recipe(config, step: int) -> tuple[int, bool]:
     return steps, bool(s.noise_off_iter < 0 or step < s.noise_off_iter)
 
 
-def draw(exp: Experiment, state, step: int, num: int, seed: int = 0, steps=None, noise=None):
+def refiner(config, resolution: int, source: str | None = None, settings=None):
+    """(recovery experiment, its state, completion.RefineSettings) that refines the fresh
+    draws of a run with `config` on `resolution`³ grids: the model `source` names (a workdir
+    or bundled:NAME; "none": no refining), else the run's recipe (refine.model); None when
+    neither names one. `settings` default to the run's refine.*."""
+    source = config.get("refine", {}).get("model", "") if source is None else source
+    if not source or source == "none":
+        return None
+    settings = settings or completion.RefineSettings.from_config(config)
+    r_exp, r_state, _ = load_experiment(source)
+    completion.check_refiner(r_exp, resolution)
+    data = lambda c: (c.data.get("path"), c.data.get("category"))  # noqa: E731
+    if data(r_exp.config) != data(config):  # allowed (own data, same kind), but worth a line
+        logging.warning("refining draws of data %s with %s, trained on %s", data(config),
+                        source, data(r_exp.config))  # fmt: skip
+    return r_exp, r_state, settings
+
+
+def draw(exp: Experiment, state, step: int, num: int, seed: int = 0, steps=None, noise=None,
+         refine=None):  # fmt: skip
     """`num` fresh samples from a trained state by the run's recipe (soft occupancies; a
-    dict per grid for multi-grid). The variant must draw fresh samples."""
+    dict per grid for multi-grid). The variant must draw fresh samples. With `refine` (from
+    `refiner`) a dict whose "samples" are the refined binary shapes and "unrefined" the
+    draws as they came."""
     default_steps, default_noise = draw_recipe(exp.config, step)
     steps = default_steps if steps is None else steps
     noise = default_noise if noise is None else noise
-    return exp.synthesize(state, jax.random.PRNGKey(seed), num, steps, noise), steps, noise
+    grids = exp.synthesize(state, jax.random.PRNGKey(seed), num, steps, noise)
+    return refined(grids, refine, seed), steps, noise
+
+
+def refined(grids, refine, seed: int = 0):
+    """Drawn grids (an array or a dict per grid) refined by `refine` (from `refiner`; None:
+    as they are): a dict, "samples" the refined binary shapes, "unrefined" the draws."""
+    if refine is None:
+        return grids
+    levels = jax.device_get(grids)
+    levels = levels if isinstance(levels, dict) else {"samples": levels}
+    r_exp, r_state, settings = refine
+    shapes = completion.refine(r_exp, r_state, levels["samples"], settings, seed)
+    return {**levels, "unrefined": levels["samples"], "samples": shapes}
 
 
 def warm_start(exp: Experiment, state, workdir: str):

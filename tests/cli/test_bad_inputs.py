@@ -31,6 +31,10 @@ BAD = {  # name -> (command and flags, what the error line must say); {tmp}, {sy
         ],
         "NaN",
     ),  # fmt: skip
+    "train: a refine.model that is not there": (
+        ["train", "--config=synthesis:smoke", "--workdir={tmp}/w", "--config.refine.model={tmp}/x"],
+        "x holds no checkpoints",
+    ),
     "train: missing --workdir": (["train", "--config=synthesis:smoke"], "--workdir is required"),
     "sample: recovery run": (
         ["sample", "--workdir={recovery}", "--out={tmp}/o"],
@@ -52,12 +56,12 @@ BAD = {  # name -> (command and flags, what the error line must say); {tmp}, {sy
     "sample: --refine_with a model of another size": (
         ["sample", "--workdir={synthesis}", "--out={tmp}/o",
          "--refine_with=bundled:chair_recovery"],
-        "--refine_with works on 32³ grids; this run draws 16³",
+        "works on 32³ grids; the shapes are 16³",
     ),  # fmt: skip
     "sample: --refine_band past 0.5": (
         ["sample", "--workdir={synthesis}", "--out={tmp}/o", "--refine_with={recovery}",
          "--refine_band=0.7"],
-        "--refine_band must be in [0, 0.5]",
+        "refine.band must be in [0, 0.5]",
     ),  # fmt: skip
     "generate: no generator": (
         ["generate", "--workdir={synthesis}", "--out={tmp}/o"],

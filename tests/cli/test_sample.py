@@ -62,10 +62,13 @@ def test_sample_refined_by_a_recovery_model_is_binary_and_keeps_the_raw_draws(
         f"--refine_with={trained_run('recovery')}",
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "uncertain voxels redrawn by" in proc.stdout
+    assert "refined by" in proc.stdout
     with np.load(out / "samples.npz") as f, np.load(out / "unrefined.npz") as g:
         refined, raw = f["voxels"], g["voxels"]
     assert refined.shape == raw.shape == (3, 16, 16, 16)
     assert set(np.unique(refined)) <= {0, 1}
     sure = ~np.asarray(completion.uncertain(raw))
-    np.testing.assert_array_equal(refined[sure] > 0.5, raw[sure] > 0.5)
+    # sure voxels stay as decoded at 0.5 (checked exactly in tests/experiment), but for
+    # the gaps between pieces, which the second round may fill
+    np.testing.assert_array_equal(refined[sure & (raw > 0.5)], 1)
+    assert np.mean(refined[sure] == (raw[sure] > 0.5)) > 0.99

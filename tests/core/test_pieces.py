@@ -108,3 +108,48 @@ def test_piece_size_counts_each_voxels_piece_and_despeckle_drops_small_ones():
     assert stray.any() and (x & ~stray).any()
     np.testing.assert_array_equal(out[stray], np.float32(0.4))
     np.testing.assert_array_equal(out[~stray], soft[~stray])
+
+
+def test_gaps_are_the_empty_voxels_between_the_largest_piece_and_loose_ones():
+    x = np.zeros((1, 16, 16, 16), bool)
+    x[0, 2:12, 2:12, 10] = True  # a seat
+    x[0, 3, 3, 2:6] = True  # a leg that stops 4 voxels short of it
+    x[0, 14, 14, 1] = True  # a stray voxel: below min_piece, no gap
+    got = np.asarray(pieces.gaps(jnp.asarray(x), radius=0, reach=8, min_piece=3))[0]
+    want = np.zeros((16, 16, 16), bool)
+    want[3, 3, 6:10] = True  # the column between the leg's top and the seat
+    np.testing.assert_array_equal(got, want)
+    short = np.asarray(pieces.gaps(jnp.asarray(x), radius=0, reach=3, min_piece=3))[0]
+    want[3, 3, [6, 9]] = False  # within 3 steps of both ends: the middle two of the four
+    np.testing.assert_array_equal(short, want)
+    near = np.asarray(pieces.gaps(jnp.asarray(x), radius=2, reach=0, min_piece=3))[0]
+    assert not near.any()  # 4 apart: no voxel within 2 of both
+    x[0, 3, 3, 6:8] = True  # the leg now stops 2 short: within radius 2 of both
+    near = np.asarray(pieces.gaps(jnp.asarray(x), radius=2, reach=0, min_piece=3))[0]
+    assert near[3, 3, 8] and near[3, 3, 9] and not (near & x[0]).any()
+    one = np.zeros((1, 8, 8, 8), bool)
+    one[0, 2:5, 2:5, 2:5] = True
+    assert not np.asarray(pieces.gaps(jnp.asarray(one))).any()  # one piece: no gaps
+
+
+def test_gaps_match_a_voxel_by_voxel_reference():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(size=(3, 12, 12, 12)) < np.array([0.04, 0.08, 0.12])[:, None, None, None]
+    box = np.ones((3, 3, 3), bool)
+    got = np.asarray(pieces.gaps(jnp.asarray(x), radius=1, reach=3, min_piece=2))
+    mains = np.asarray(pieces.largest(jnp.asarray(x)))  # its tie rule; checked against scipy
+    for occupied, main, gap in zip(x, mains, got, strict=True):
+        labels, _ = ndimage.label(occupied, box)
+        loose = occupied & ~main & (np.bincount(labels.ravel())[labels] >= 2)
+        want = ndimage.binary_dilation(main, box) & ndimage.binary_dilation(loose, box)
+        for v in zip(*np.nonzero(~occupied), strict=True):
+            for axis in range(3):
+                line = [tuple(v[:axis]) + (i,) + tuple(v[axis + 1 :]) for i in range(12)]
+                back = [line[i] for i in range(max(0, v[axis] - 3), v[axis])]
+                ahead = [line[i] for i in range(v[axis] + 1, min(12, v[axis] + 4))]
+                if (any(main[b] for b in back) and any(loose[a] for a in ahead)) or (
+                    any(loose[b] for b in back) and any(main[a] for a in ahead)
+                ):
+                    want[v] = True
+        assert want.any()
+        np.testing.assert_array_equal(gap, want & ~occupied)

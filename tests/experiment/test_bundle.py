@@ -74,9 +74,15 @@ def test_shipped_models_load_and_draw_from_any_command(run_cli, tmp_path):
         model = gvoxel.load(f"bundled:{name}")
         assert model.step > 0
         if "draw fresh samples" in model.capabilities:
-            s = model.sample(2, seed=0)
+            s = model.sample(2, seed=0, refine=False)
             assert s.shape[0] == 2 and np.isfinite(s).all()
-    proc = run_cli("gvoxel", "sample", "--workdir=bundled:chair", f"--out={tmp_path}", "--num=2")
+    # a shipped recipe that refines its draws: binary shapes from the shipped recovery model
+    model = gvoxel.load("bundled:chair_cooperative32")
+    assert model.exp.config.refine.model == "bundled:chair_recovery"
+    s = model.sample(2, seed=0)
+    assert s.shape == (2, 32, 32, 32) and set(np.unique(s)) <= {0.0, 1.0}
+    proc = run_cli("gvoxel", "sample", "--workdir=bundled:chair", f"--out={tmp_path}", "--num=2",
+                   "--refine_with=none")  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "samples.png").is_file()
 

@@ -1,13 +1,15 @@
 """Completing partial inputs with a trained run: the known part stays exact."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from gvoxel import data
-from gvoxel.core import corruption
+from gvoxel.core import corruption, pieces
 from gvoxel.errors import ConfigError
 from gvoxel.experiment import completion
+from gvoxel.experiment import config as config_lib
 from gvoxel.experiment import run as run_lib
 
 
@@ -99,14 +101,34 @@ def test_refine_keeps_sure_voxels_and_redraws_the_rest_binary(trained_run):
     shapes = data.load_voxels("bundled:chair32", resolution=16).voxels[:4].astype(np.float32)
     rng = np.random.default_rng(0)
     soft = np.clip(0.8 * shapes + 0.1 + rng.normal(0, 0.15, shapes.shape), 0, 1).astype("f4")
+    soft[:, :, :, 4] = 0.0  # one plane surely empty: legs cut from their seats
     exp, state, _ = run_lib.load_experiment(str(trained_run("recovery")))
-    out = completion.refine(exp, state, soft)
+    first = completion.refine(exp, state, soft, completion.RefineSettings(radius=0, reach=0))
     sure = ~np.asarray(completion.uncertain(soft))
-    assert set(np.unique(out)) <= {0.0, 1.0}
-    np.testing.assert_array_equal(out[sure], (soft > 0.5)[sure])
+    assert set(np.unique(first)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(first[sure], (soft > 0.5)[sure])
     assert 0 < (~sure).mean() < 0.5
-    with pytest.raises(ConfigError, match="works on 16³ grids; the shapes are 32×32×32"):
+    # the gap round only turns on voxels between the largest piece and the loose ones
+    out = completion.refine(exp, state, soft)
+    gaps = np.asarray(pieces.gaps(jnp.asarray(first > 0.5)))
+    assert gaps.any() and set(np.unique(out)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(out[~gaps], first[~gaps])
+    with pytest.raises(ConfigError, match="works on 16³ grids; the shapes are 32³"):
         completion.refine(exp, state, np.zeros((2, 32, 32, 32), np.float32))
     exp, state, _ = run_lib.load_experiment(str(trained_run("synthesis")))
     with pytest.raises(ConfigError, match="cannot complete a partial input"):
         completion.refine(exp, state, soft)
+
+
+def test_refine_settings_come_from_the_config_and_are_checked():
+    config = config_lib.base_config("synthesis")
+    assert completion.RefineSettings.from_config(config) == completion.RefineSettings()
+    with config.unlocked():
+        config.refine.reach = 3
+        config.refine.join = 0.5
+    assert completion.RefineSettings.from_config(config).reach == 3
+    config.refine.band = 0.7
+    with pytest.raises(ConfigError, match="refine.band must be in"):
+        completion.RefineSettings.from_config(config)
+    with pytest.raises(ConfigError, match="refine.pieces, refine.radius and refine.reach"):
+        completion.RefineSettings(reach=-1).checked()
