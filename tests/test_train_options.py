@@ -38,12 +38,14 @@ OPTIONS = {
 
 
 def test_every_option_trains_resumes_bit_exactly_and_scores_fresh_draws(
-    tmp_path, assert_states_equal
+    tmp_path, assert_states_equal, trained_run
 ):
     full, part = tmp_path / "full", tmp_path / "part"
-    train.train_and_evaluate(config_lib.load("configs/synthesis.py:smoke", **OPTIONS), str(full))
+    # fresh draws (and their scores) refined by a recovery model, as the recipe says
+    options = dict(OPTIONS, **{"refine.model": str(trained_run("recovery")), "refine.reach": 4})
+    train.train_and_evaluate(config_lib.load("configs/synthesis.py:smoke", **options), str(full))
     # the same run killed right after its checkpoint at iteration 2, then resumed
-    overrides = [f"--config.{k}={v}" for k, v in OPTIONS.items()]
+    overrides = [f"--config.{k}={v}" for k, v in options.items()]
     killed = subprocess.run(
         [sys.executable, "-m", "gvoxel.main", "--config=configs/synthesis.py:smoke",
          f"--workdir={part}", *overrides],
@@ -51,9 +53,9 @@ def test_every_option_trains_resumes_bit_exactly_and_scores_fresh_draws(
         env=dict(os.environ, GVOXEL_FAULT="save:2"),
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    train.train_and_evaluate(config_lib.load("configs/synthesis.py:smoke", **OPTIONS), str(part))
+    train.train_and_evaluate(config_lib.load("configs/synthesis.py:smoke", **options), str(part))
     with pytest.raises(ConfigError, match="train.num_iters"):  # the schedule spans the run
-        longer = dict(OPTIONS, **{"train.num_iters": 6})
+        longer = dict(options, **{"train.num_iters": 6})
         train.train_and_evaluate(config_lib.load("configs/synthesis.py:smoke", **longer), str(part))
     exp, a, step = run_lib.load_experiment(str(full))
     _, b, _ = run_lib.load_experiment(str(part))
@@ -64,6 +66,11 @@ def test_every_option_trains_resumes_bit_exactly_and_scores_fresh_draws(
     assert run_lib.draw_recipe(exp.config, step) == (5, False)  # noise off from iteration 2
     grids, steps, noise = run_lib.draw(exp, a, step, 3)
     assert np.asarray(grids).shape == (3, 16, 16, 16) and (steps, noise) == (5, False)
+    refine = run_lib.refiner(exp.config, 16)
+    assert refine[2].reach == 4
+    refined, _, _ = run_lib.draw(exp, a, step, 3, refine=refine)
+    np.testing.assert_array_equal(refined["unrefined"], grids)  # the same draws, then refined
+    assert set(np.unique(refined["samples"])) <= {0.0, 1.0}
 
 
 def test_guard_catches_an_energy_that_runs_off_while_the_samples_stay_small():
