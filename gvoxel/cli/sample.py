@@ -1,9 +1,12 @@
 """Draw fresh samples from a trained model; writes .npz, a PNG montage and meshes (for a
 multi-grid model one set per grid: grid4, grid16, ..., samples = the finest).
 
+Where the run's recipe names a recovery model (refine.model), the draws are refined by it
+and written binary, the raw draws beside them as unrefined.*.
+
 python -m gvoxel sample --workdir=runs/chair --num=16 --langevin_steps=200 --seed=0 --out=samples
-python -m gvoxel sample --workdir=bundled:chair_cooperative32 --num=64 --out=fresh \
-    --refine_with=bundled:chair_recovery
+python -m gvoxel sample --workdir=bundled:chair_cooperative32 --num=64 --out=fresh
+python -m gvoxel sample --workdir=bundled:chair_cooperative32 --out=raw --refine_with=none
 """
 
 from __future__ import annotations
