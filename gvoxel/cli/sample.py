@@ -48,7 +48,7 @@ _REACH = flags.DEFINE_integer(
     "refine_reach",
     None,
     "sample, refining: gaps this long along an axis between the largest piece and a loose one "
-    "are redrawn (0 with refine.radius 0: no gap round)",
+    "are redrawn (recipe: 8; 0: only the gaps within refine.radius of both pieces)",
 )
 _JOIN = flags.DEFINE_float(
     "refine_join", None, "sample, refining: a redrawn gap voxel is kept above this (recipe: 0.4)"

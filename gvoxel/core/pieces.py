@@ -81,23 +81,28 @@ def _counts(labels: jax.Array) -> jax.Array:
     return counts.at[:, 0].set(0)
 
 
+def _largest(labels: jax.Array, counts: jax.Array) -> jax.Array:
+    biggest = counts.shape[1] - 1 - jnp.argmax(counts[:, ::-1], axis=1)  # ties: highest
+    return (labels == biggest[:, None, None, None]) & (labels > 0)
+
+
+def _sizes(labels: jax.Array, counts: jax.Array) -> jax.Array:
+    flat = labels.reshape(labels.shape[0], -1)
+    return jnp.take_along_axis(counts, flat, axis=1).reshape(labels.shape)
+
+
 def largest(occupied: jax.Array) -> jax.Array:
     """(N, R, R, R) bool → bool: each shape's largest 26-connected piece (the one with the
     highest voxel index among equals); all False for an empty shape."""
     labels = _labels(occupied)
-    counts = _counts(labels)
-    biggest = counts.shape[1] - 1 - jnp.argmax(counts[:, ::-1], axis=1)  # ties: highest
-    return (labels == biggest[:, None, None, None]) & occupied
+    return _largest(labels, _counts(labels))
 
 
 def piece_size(occupied: jax.Array) -> jax.Array:
     """(N, R, R, R) bool → int32: the voxel count of each occupied voxel's piece; 0 where
     empty."""
     labels = _labels(occupied)
-    counts = _counts(labels)
-    return jnp.take_along_axis(counts, labels.reshape(labels.shape[0], -1), axis=1).reshape(
-        labels.shape
-    )
+    return _sizes(labels, _counts(labels))
 
 
 def main_piece(occupancy: jax.Array, ceiling: float = 0.4) -> jax.Array:
@@ -139,8 +144,10 @@ def gaps(occupied: jax.Array, radius: int = 2, reach: int = 8, min_piece: int = 
     other pieces of at least `min_piece` voxels: within `radius` (Chebyshev) of both, or
     with the largest piece at most `reach` steps one way along a grid axis and a loose piece
     at most `reach` steps the other way (a leg that stops short of its seat)."""
-    main = largest(occupied)
-    loose = occupied & ~main & (piece_size(occupied) >= min_piece)
+    labels = _labels(occupied)  # one flood fill for both
+    counts = _counts(labels)
+    main = _largest(labels, counts)
+    loose = occupied & ~main & (_sizes(labels, counts) >= min_piece)
     between = negatives.dilate(main, radius) & negatives.dilate(loose, radius)
     if reach > 0:
         for axis in (1, 2, 3):
