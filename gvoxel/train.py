@@ -141,7 +141,7 @@ def train_and_evaluate(
                 step, state, _ = checkpoint.restore(mngr, exp.abstract_state)
                 logging.info("resumed from checkpoint at iteration %d", step)
             else:
-                state, step = exp.init_state(config.seed, mean), 0
+                state, step = exp.init_state(config.seed, mean, batches.data), 0
                 if config.model.init_from:
                     state = warm_start(exp, state, config.model.init_from)
             logging.info(

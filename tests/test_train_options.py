@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 from gvoxel import train
+from gvoxel.core import ebm
+from gvoxel.data import split
 from gvoxel.errors import ConfigError
+from gvoxel.experiment import batches
 from gvoxel.experiment import config as config_lib
 from gvoxel.experiment import run as run_lib
 from tests import helpers
@@ -25,6 +28,7 @@ OPTIONS = {
     "optim.negatives": 0.25,
     "optim.decay": "cosine",
     "sampler.reinit": 0.25,
+    "sampler.init_components": 4,
     "sampler.draw_steps": 5,
     "sampler.anneal_to": 0.0,
     "sampler.polish_steps": 2,
@@ -61,6 +65,13 @@ def test_every_option_trains_resumes_bit_exactly_and_scores_fresh_draws(
     _, b, _ = run_lib.load_experiment(str(part))
     assert step == 4 and "ema_params" in a
     assert_states_equal(a, b)
+    # the restarted chains' basis: the training shapes' principal components, kept as trained
+    train_set = split.training_set(exp.config.data)
+    centered = train_set.voxels - batches.data_mean(train_set.voxels, exp.config.data.mean)
+    np.testing.assert_array_equal(a["init_basis"], ebm.principal_basis(centered, 4))
+    _, shipped, _ = run_lib.load_experiment(run_lib.export(str(full), str(tmp_path / "model")))
+    half = np.asarray(a["init_basis"]).astype(np.float16).astype(np.float32)
+    np.testing.assert_array_equal(shipped["init_basis"], half)  # a bundle keeps it at half
     log = (full / "metrics" / "metrics.jsonl").read_text()
     assert "eval/fresh/shapes/one_nna" in log and "eval/shapes/cov" in log
     assert run_lib.draw_recipe(exp.config, step) == (5, False)  # noise off from iteration 2

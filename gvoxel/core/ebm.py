@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from gvoxel.core import draws, energy, langevin, negatives, nets, projections
@@ -48,6 +49,9 @@ class SamplerSettings(NamedTuple):
     anneal_to: float = -1.0  # ≥ 0: every chain's temperature goes linearly to this; -1 off
     shift_average: bool = False  # chains move on f̄, f averaged over Y's 2³ one-voxel rolls
     binary_well: float = 0.0  # β > 0: chains move under f − β Σ Y²(1 − Y)² (occupancies)
+    # k > 0: chains start from N(0, init_std²) plus a Gaussian of the training shapes' top-k
+    # principal components (the state's "init_basis"), shape-like and varied
+    init_components: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,8 +86,15 @@ class EnergyModel:
 
     # -- mode seeking ---------------------------------------------------------------------
 
-    def initial_chains(self, rng, n):
-        return self.sampler.init_std * draws.normal(rng, self.shape(n))
+    def initial_chains(self, rng, n, basis=None):
+        """N(0, init_std²) per voxel; with `basis` (k, R, R, R), the training shapes'
+        principal directions scaled by their standard deviations (`principal_basis`), plus
+        Σ_k z_k·basis_k, z ~ N(0, I): a draw of the data's top-k Gaussian."""
+        y = self.sampler.init_std * draws.normal(rng, self.shape(n))
+        if basis is None:
+            return y
+        z = draws.normal(jax.random.fold_in(rng, 1), (n, basis.shape[0]), y.dtype)
+        return y + jnp.tensordot(z, basis, axes=1)
 
     def noise_on(self, step):
         """Langevin noise at training iteration `step` (a traced bool): on until
@@ -247,15 +258,15 @@ class EnergyModel:
         """θ for fresh draws: the moving average when one is kept, else θ."""
         return state.get("ema_params", state["params"])
 
-    def chain_starts(self, rng, chains):
+    def chain_starts(self, rng, chains, basis=None):
         """Where this iteration's chains start: the previous chains (persistent), each
-        restarted from noise with probability `sampler.reinit` (a replay buffer), or all
-        from noise (`persistent` False)."""
+        restarted from `initial_chains` with probability `sampler.reinit` (a replay buffer),
+        or all from `initial_chains` (`persistent` False)."""
         if not self.sampler.persistent:
-            return self.initial_chains(rng, chains.shape[0])
+            return self.initial_chains(rng, chains.shape[0], basis)
         if self.sampler.reinit <= 0:
             return chains
-        fresh = self.initial_chains(rng, chains.shape[0])
+        fresh = self.initial_chains(rng, chains.shape[0], basis)
         pick = jax.random.bernoulli(
             jax.random.fold_in(rng, 1), self.sampler.reinit, (chains.shape[0], 1, 1, 1)
         )
@@ -263,6 +274,21 @@ class EnergyModel:
 
 
 LEARNER_KEYS = ("params", "opt_state", "ema_params")
+
+
+def principal_basis(centered, k: int):
+    """The top-k principal directions of mean-removed shapes (N, R, R, R) scaled by their
+    standard deviations (k, R, R, R), so Σ z_k·basis_k, z ~ N(0, I), has the shapes'
+    covariance along them. NumPy, once per run (from the N × N Gram matrix: N ≪ R³)."""
+    x = np.asarray(centered, np.float64).reshape(len(centered), -1)
+    if not 0 < k <= len(x):
+        raise ValueError(f"{k} principal components of {len(x)} shapes")
+    eigval, eigvec = np.linalg.eigh(x @ x.T)
+    top = np.argsort(eigval)[::-1][:k]
+    lam = np.maximum(eigval[top], 0.0)
+    directions = (x.T @ eigvec[:, top]) / np.sqrt(np.maximum(lam, 1e-12))  # unit columns
+    basis = directions * np.sqrt(lam / len(x))
+    return basis.T.reshape((k,) + tuple(centered.shape[1:])).astype(np.float32)
 
 
 def moving_average(average, params, decay: float):

@@ -28,6 +28,8 @@ DROPPED = ("opt_state", "gen_opt_state", "chains", "coarse_chains", "inputs", "o
 # A bundle draws and never trains: where g's weights have a moving average (the weights g
 # draws with), the bundle stores the average as the weights, once.
 AVERAGED = {"gen_ema_params": "gen_params"}
+# Kept at half precision: where chains start needs no more, and it is the largest array
+HALF = ("init_basis",)
 
 
 def is_bundle(source: str) -> bool:
@@ -57,9 +59,13 @@ def write(out: str, config_json: str, data_info: dict, step: int, state: dict) -
     for average, weights in AVERAGED.items():
         if average in kept:
             kept[weights] = kept.pop(average)
+    kept = jax.device_get(kept)
+    for key in HALF:
+        if key in kept:
+            kept[key] = np.asarray(kept[key], np.float16)
     arrays = {
         jax.tree_util.keystr(path): np.asarray(leaf)
-        for path, leaf in jax.tree_util.tree_leaves_with_path(jax.device_get(kept))
+        for path, leaf in jax.tree_util.tree_leaves_with_path(kept)
     }
     with files.atomic_output(str(out / "model.npz")) as tmp:
         with open(tmp, "wb") as f:

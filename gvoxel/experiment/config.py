@@ -95,6 +95,8 @@ def base_config(variant: str = "synthesis") -> ml_collections.ConfigDict:
     c.sampler.mala = False
     c.sampler.persistent = True  # False: chains re-initialised every iteration
     c.sampler.init_std = 1.0  # chains start from N(0, init_std²)
+    # k > 0: plus a Gaussian of the training shapes' top-k principal components (synthesis)
+    c.sampler.init_components = 0
     c.sampler.reference_std = 0.5  # s
     c.sampler.polish_steps = 0  # noise-free steps on written samples and fresh draws
     c.sampler.reinit = 0.0  # persistent chains: share restarted from noise per iteration

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from absl import logging
 
 from gvoxel import variants
+from gvoxel.core import ebm
 from gvoxel.errors import ConfigError, InputError
 from gvoxel.experiment import bundle, checkpoint, completion, sharding
 from gvoxel.experiment import config as config_lib
@@ -59,11 +60,17 @@ class Experiment:
         repeated draws (the Python API, the evaluators) reuse its executable."""
         return jax.jit(self.variant.synthesize, static_argnums=(2, 3))
 
-    def init_state(self, seed: int, data_mean):
+    def init_state(self, seed: int, data_mean, centered=None):
+        """A fresh state; `centered` (the mean-removed training shapes) gives the chains'
+        principal basis when the run starts them from one (sampler.init_components)."""
         init = jax.jit(self.variant.init, out_shardings=self.state_sharding)
-        return sharding.under_mesh(self.mesh, init)(
+        state = sharding.under_mesh(self.mesh, init)(
             jax.random.PRNGKey(seed), jnp.asarray(data_mean)
         )
+        if "init_basis" in state and centered is not None:
+            basis = ebm.principal_basis(centered, state["init_basis"].shape[0])
+            state["init_basis"] = jax.device_put(basis, self.state_sharding["init_basis"])
+        return state
 
     def jit_train_step(self, steps_per_dispatch: int = 1):
         """The variant's step, jitted with shardings; n > 1 scans over n stacked batches."""

@@ -30,6 +30,8 @@ def _module(name):
 
 # variants whose train step builds negative examples (optim.negatives)
 NEGATIVES = ("synthesis", "cooperative")
+# variants whose chains can start from the training shapes' principal components
+PRINCIPAL_STARTS = ("synthesis",)
 
 
 def get(config, data_info):
@@ -39,6 +41,17 @@ def get(config, data_info):
         raise ConfigError(
             f"optim.negatives is used by the {' and '.join(NEGATIVES)} variants, not by "
             f"{config.variant}"
+        )
+    k = config.sampler.get("init_components", 0)
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= data_info.num_train:
+        raise ConfigError(
+            f"sampler.init_components must be an int from 0 to the {data_info.num_train} "
+            f"training shapes, got {k!r}"
+        )
+    if k and config.variant not in PRINCIPAL_STARTS:
+        raise ConfigError(
+            f"sampler.init_components is used by the {' and '.join(PRINCIPAL_STARTS)} "
+            f"variant, not by {config.variant}"
         )
     return cls.from_config(config, data_info)
 

@@ -172,6 +172,7 @@ def sampler_settings(s) -> ebm.SamplerSettings:
         int(s.get("draw_steps", 0)),
         float(s.get("anneal_to", -1.0)),
         binary_well=float(s.get("binary_well", 0.0)),
+        init_components=int(s.get("init_components", 0)),
     )
 
 

@@ -33,7 +33,11 @@ class Synthesis:
 
     def init(self, rng, data_mean):
         k_params, k_chains, rng = jax.random.split(rng, 3)
+        k = self.model.sampler.init_components
+        # filled with the training shapes' principal basis by Experiment.init_state
+        basis = {"init_basis": jnp.zeros((k,) + self.model.shape(1)[1:])} if k else {}
         return {
+            **basis,
             "step": jnp.zeros((), jnp.int32),
             **self.model.init(k_params),
             "chains": self.model.initial_chains(k_chains, self.num_chains),
@@ -45,7 +49,7 @@ class Synthesis:
         """batch: {"voxels": observed, mean-removed (B, R, R, R), "labels": (B,)}."""
         m = self.model
         rng, k_init, k_lang = jax.random.split(state["rng"], 3)
-        y0 = m.chain_starts(k_init, state["chains"])
+        y0 = m.chain_starts(k_init, state["chains"], state.get("init_basis"))
         noise = m.noise_on(state["step"])
         chain, info = m.langevin(state["params"], k_lang, y0, m.sampler.num_steps, noise)
         syn = chain.position
@@ -69,7 +73,8 @@ class Synthesis:
         m = self.model
         k_init, k_lang = jax.random.split(rng)
         params = m.sampling_params(state)
-        chain, _ = m.langevin(params, k_lang, m.initial_chains(k_init, num), num_steps, noise)
+        y0 = m.initial_chains(k_init, num, state.get("init_basis"))
+        chain, _ = m.langevin(params, k_lang, y0, num_steps, noise)
         return ebm.postprocess(m.polish(params, chain.position), state["data_mean"])
 
     def continue_chains(self, state, rng, y, num_steps, noise=True):

@@ -196,3 +196,52 @@ def test_bad_option_values_are_config_errors():
     c.sampler.reinit = 1.5
     with pytest.raises(ConfigError, match="sampler.reinit"):
         base.sampler_settings(c.sampler)
+
+
+def test_principal_basis_is_the_data_covariance_top_k():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 5)) @ rng.normal(size=(5, 512)) + 0.1 * rng.normal(size=(30, 512))
+    x = (x - x.mean(0)).reshape(30, 8, 8, 8).astype(np.float32)
+    basis = ebm.principal_basis(x, 3)
+    _, sv, vt = np.linalg.svd(x.reshape(30, -1).astype(np.float64), full_matrices=False)
+    flat = basis.reshape(3, -1)
+    np.testing.assert_allclose(np.linalg.norm(flat, axis=1), sv[:3] / np.sqrt(30), rtol=1e-5)
+    cos = np.abs(np.sum(flat * vt[:3], axis=1)) / np.linalg.norm(flat, axis=1)
+    np.testing.assert_allclose(cos, 1.0, atol=1e-5)  # the same directions, up to sign
+    with pytest.raises(ValueError, match="principal components"):
+        ebm.principal_basis(x, 31)
+
+
+def test_chains_started_from_a_basis_have_its_covariance():
+    m = model()
+    m = dataclasses.replace(m, sampler=m.sampler._replace(init_std=0.0))
+    rng = np.random.default_rng(1)
+    basis = jnp.asarray(rng.normal(size=(2, 8, 8, 8)), jnp.float32)
+    y = np.asarray(m.initial_chains(jax.random.PRNGKey(0), 4000, basis)).reshape(4000, -1)
+    flat = np.asarray(basis).reshape(2, -1)
+    coef, *_ = np.linalg.lstsq(flat.T, y.T, rcond=None)  # y = z @ basis exactly
+    np.testing.assert_allclose(coef.T @ flat, y, atol=1e-3)
+    np.testing.assert_allclose(np.cov(coef), np.eye(2), atol=0.08)  # z ~ N(0, I)
+    plain = m.initial_chains(jax.random.PRNGKey(0), 3)
+    noisy = dataclasses.replace(m, sampler=m.sampler._replace(init_std=1.0))
+    # the noise part draws exactly what a start without a basis draws
+    np.testing.assert_array_equal(
+        noisy.initial_chains(jax.random.PRNGKey(0), 3, 0 * basis),
+        noisy.initial_chains(jax.random.PRNGKey(0), 3),
+    )
+    assert not np.any(plain)
+
+
+def test_bad_init_components_are_config_errors():
+    from gvoxel import variants
+
+    info = base.DataInfo(8, 16, 4)
+    for bad in (-1, 17):
+        c = config_lib.base_config("synthesis")
+        c.sampler.init_components = bad
+        with pytest.raises(ConfigError, match="sampler.init_components"):
+            variants.get(c, info)
+    c = config_lib.base_config("recovery")
+    c.sampler.init_components = 4
+    with pytest.raises(ConfigError, match="synthesis"):
+        variants.get(c, info)

@@ -90,4 +90,4 @@ def test_shipped_models_load_and_draw_from_any_command(run_cli, tmp_path):
 def test_bundle_file_sizes_keep_the_wheel_small():
     assert bundle.MODELS.is_dir()
     total = sum(p.stat().st_size for p in bundle.MODELS.rglob("*") if p.is_file())
-    assert total < 8e6
+    assert total < 10e6  # with the bundled data, the wheel stays under test_install's 15 MB
