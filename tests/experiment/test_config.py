@@ -53,7 +53,8 @@ def expected_arrays(c, r):
     grid = lambda n, res=r: (n, res, res, res)  # noqa: E731
     common = {"step": (), "rng": KEY_SHAPE, "data_mean": (r, r, r)}
     if c.variant == "synthesis":
-        return common | {"chains": grid(chains)}
+        k = c.sampler.init_components  # the chains' principal starts
+        return common | {"chains": grid(chains)} | ({"init_basis": grid(k)} if k else {})
     if c.variant == "diffusion":  # the last recoveries and their levels, one per example
         return common | {"chains": grid(batch), "chain_levels": (batch,)}
     if c.variant in ("recovery", "superres"):
