@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from gvoxel import train
-from gvoxel.core import ebm
 from gvoxel.data import split
 from gvoxel.errors import ConfigError
 from gvoxel.experiment import batches
@@ -68,7 +67,7 @@ def test_every_option_trains_resumes_bit_exactly_and_scores_fresh_draws(
     # the restarted chains' basis: the training shapes' principal components, kept as trained
     train_set = split.training_set(exp.config.data)
     centered = train_set.voxels - batches.data_mean(train_set.voxels, exp.config.data.mean)
-    np.testing.assert_array_equal(a["init_basis"], ebm.principal_basis(centered, 4))
+    np.testing.assert_array_equal(a["init_basis"], batches.principal_basis(centered, 4))
     _, shipped, _ = run_lib.load_experiment(run_lib.export(str(full), str(tmp_path / "model")))
     half = np.asarray(a["init_basis"]).astype(np.float16).astype(np.float32)
     np.testing.assert_array_equal(shipped["init_basis"], half)  # a bundle keeps it at half

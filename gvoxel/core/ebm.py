@@ -14,7 +14,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from gvoxel.core import draws, energy, langevin, negatives, nets, projections
@@ -88,7 +87,7 @@ class EnergyModel:
 
     def initial_chains(self, rng, n, basis=None):
         """N(0, init_std²) per voxel; with `basis` (k, R, R, R), the training shapes'
-        principal directions scaled by their standard deviations (`principal_basis`), plus
+        principal directions scaled by their standard deviations (`batches.principal_basis`), plus
         Σ_k z_k·basis_k, z ~ N(0, I): a draw of the data's top-k Gaussian."""
         y = self.sampler.init_std * draws.normal(rng, self.shape(n))
         if basis is None:
@@ -274,21 +273,6 @@ class EnergyModel:
 
 
 LEARNER_KEYS = ("params", "opt_state", "ema_params")
-
-
-def principal_basis(centered, k: int):
-    """The top-k principal directions of mean-removed shapes (N, R, R, R) scaled by their
-    standard deviations (k, R, R, R), so Σ z_k·basis_k, z ~ N(0, I), has the shapes'
-    covariance along them. NumPy, once per run (from the N × N Gram matrix: N ≪ R³)."""
-    x = np.asarray(centered, np.float64).reshape(len(centered), -1)
-    if not 0 < k <= len(x):
-        raise ValueError(f"{k} principal components of {len(x)} shapes")
-    eigval, eigvec = np.linalg.eigh(x @ x.T)
-    top = np.argsort(eigval)[::-1][:k]
-    lam = np.maximum(eigval[top], 0.0)
-    directions = (x.T @ eigvec[:, top]) / np.sqrt(np.maximum(lam, 1e-12))  # unit columns
-    basis = directions * np.sqrt(lam / len(x))
-    return basis.T.reshape((k,) + tuple(centered.shape[1:])).astype(np.float32)
 
 
 def moving_average(average, params, decay: float):

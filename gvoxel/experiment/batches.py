@@ -1,4 +1,5 @@
-"""Training batches: the data mean removed, and batch i of the run fixed by (seed, i), so a
+"""Training batches and the data statistics a run keeps: the data mean removed, the
+principal basis chains may start from, and batch i of the run fixed by (seed, i), so a
 resumed run sees exactly the batches an uninterrupted one would, with no iterator state."""
 
 from __future__ import annotations
@@ -17,6 +18,21 @@ def data_mean(voxels: np.ndarray, kind: str) -> np.ndarray:
     if kind == "none":
         return np.zeros(voxels.shape[1:], np.float32)
     raise ConfigError(f"data.mean must be 'voxel', 'scalar' or 'none', got {kind!r}")
+
+
+def principal_basis(centered, k: int):
+    """The top-k principal directions of mean-removed shapes (N, R, R, R) scaled by their
+    standard deviations (k, R, R, R), so Σ z_k·basis_k, z ~ N(0, I), has the shapes'
+    covariance along them. NumPy, once per run (from the N × N Gram matrix: N ≪ R³)."""
+    x = np.asarray(centered, np.float64).reshape(len(centered), -1)
+    if not 0 < k <= len(x):
+        raise ValueError(f"{k} principal components of {len(x)} shapes")
+    eigval, eigvec = np.linalg.eigh(x @ x.T)
+    top = np.argsort(eigval)[::-1][:k]
+    lam = np.maximum(eigval[top], 0.0)
+    directions = (x.T @ eigvec[:, top]) / np.sqrt(np.maximum(lam, 1e-12))  # unit columns
+    basis = directions * np.sqrt(lam / len(x))
+    return basis.T.reshape((k,) + tuple(centered.shape[1:])).astype(np.float32)
 
 
 class Batches:

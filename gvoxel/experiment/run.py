@@ -11,8 +11,8 @@ import jax.numpy as jnp
 from absl import logging
 
 from gvoxel import variants
-from gvoxel.core import ebm
 from gvoxel.errors import ConfigError, InputError
+from gvoxel.experiment import batches as batches_lib
 from gvoxel.experiment import bundle, checkpoint, completion, sharding
 from gvoxel.experiment import config as config_lib
 from gvoxel.variants.base import DataInfo
@@ -68,7 +68,7 @@ class Experiment:
             jax.random.PRNGKey(seed), jnp.asarray(data_mean)
         )
         if "init_basis" in state and centered is not None:
-            basis = ebm.principal_basis(centered, state["init_basis"].shape[0])
+            basis = batches_lib.principal_basis(centered, state["init_basis"].shape[0])
             state["init_basis"] = jax.device_put(basis, self.state_sharding["init_basis"])
         return state
 
