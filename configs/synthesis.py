@@ -17,11 +17,10 @@ Presets:
          off by ~110 iterations); every layer's largest singular value capped at 8;
          written samples and draws polished by 30 noise-free steps;
          fresh draws refined by bundled:chair_recovery (binary shapes, uncertain voxels and
-         the gaps between pieces redrawn); 120 iterations (longer runs of a stride-3 net
-         grew lattice artifacts).
+         the gaps between pieces redrawn); 120 iterations (~11 min).
   cpu_long  `cpu` run 4× (480 iterations, ~45 min on one core): its fresh draws are
-         more varied than at 120 (1-NNA 83% → 71%, COV 0.27 → 0.35, seed 1); shipped as
-         bundled:chair.
+         more varied than at 120 (1-NNA 83% → 71%, COV 0.27 → 0.35); its seed-1 run is
+         shipped as bundled:chair.
 
     python -m gvoxel.main --config=configs/synthesis.py:cpu_long --workdir=runs/chair_long
   mixed  the `cpu` net on chairs, monitors and beds together (32³; §6.5 trains one
