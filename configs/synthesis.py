@@ -1,6 +1,6 @@
 """Unconditional Generative VoxelNet (Algorithm 1, §6.1) on the bundled ModelNet10 chairs.
 
-    python -m gvoxel.main --config=configs/synthesis.py:cpu --workdir=runs/chair
+    python -m gvoxel.main --config=configs/synthesis.py:cpu --workdir=runs/chair --cpu_devices=2
 
 Presets:
   paper  §6.1: synthesis net 200@16³/3, 100@6³/2, fc; batch 20, 25 chains, K = 20,
@@ -17,10 +17,11 @@ Presets:
          off by ~110 iterations); every layer's largest singular value capped at 8;
          written samples and draws polished by 30 noise-free steps;
          fresh draws refined by bundled:chair_recovery (binary shapes, uncertain voxels and
-         the gaps between pieces redrawn); 120 iterations (~11 min).
+         the gaps between pieces redrawn); 120 iterations (~7 min on 2 cores as two
+         CPU devices, `--cpu_devices=2`; ~10 min as one).
   cpu_long  `cpu` run 4× (480 iterations, ~45 min on one core): its fresh draws are
-         more varied than at 120 (1-NNA 83% → 71%, COV 0.27 → 0.35); its seed-1 run is
-         shipped as bundled:chair.
+         more varied than at 120; seed 1 (shipped as bundled:chair): 1-NNA 83% → 71%,
+         COV 0.27 → 0.35, every shape goal; seed 0: 83% → 78%, COV 0.29 → 0.33.
 
     python -m gvoxel.main --config=configs/synthesis.py:cpu_long --workdir=runs/chair_long
   mixed  the `cpu` net on chairs, monitors and beds together (32³; §6.5 trains one
